@@ -1,0 +1,1 @@
+//! ESO-compatible object hashes: SHA3-224 over Go `%+v` renderings.

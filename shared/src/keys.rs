@@ -1,0 +1,1 @@
+//! Key conversion, rewrite and decoding rules (ESO reference §7).

@@ -1,0 +1,1 @@
+//! Namespace policy annotations (permitted role ARNs and key names).

@@ -1,0 +1,1 @@
+//! A wrapper for secret bytes that never prints its contents.

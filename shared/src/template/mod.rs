@@ -1,0 +1,1 @@
+//! Go `text/template` + sprig compatible template engine (ESO template engine v2).

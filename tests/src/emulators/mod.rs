@@ -1,0 +1,1 @@
+//! Launchers for real emulators (moto, OpenBao) on free loopback ports.

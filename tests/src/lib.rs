@@ -1,0 +1,4 @@
+//! Test infrastructure only, never shipped: the Kubernetes API simulator and emulator launchers.
+
+pub mod emulators;
+pub mod sim;
