@@ -208,8 +208,8 @@ fn string_map_hash_matches_go() {
 #[test]
 fn synced_resource_version_matches_go_struct_rendering() {
     let maps = string_maps();
-    let pairs: Vec<(&BTreeMap<String, String>, &BTreeMap<String, String>)> =
-        maps.iter().zip(maps.iter().rev()).collect();
+    type Pair<'a> = (&'a BTreeMap<String, String>, &'a BTreeMap<String, String>);
+    let pairs: Vec<Pair> = maps.iter().zip(maps.iter().rev()).collect();
     let mut cases: Vec<Value> = pairs
         .iter()
         .map(|(labels, annotations)| {
