@@ -2,6 +2,7 @@
 //! Nothing in this crate performs network I/O.
 
 pub mod api;
+pub mod duration;
 pub mod hash;
 pub mod keys;
 pub mod policy;
