@@ -135,6 +135,14 @@ fn clean(value: &mut Value) {
     match value {
         Value::Object(obj) => {
             obj.remove("nullable");
+            // The structural rewrite strips the member types of int-or-string; the apiserver
+            // expects them back in exactly this form.
+            if obj.contains_key("x-kubernetes-int-or-string") {
+                obj.insert(
+                    "anyOf".into(),
+                    json!([{"type": "integer"}, {"type": "string"}]),
+                );
+            }
             if let Some(Value::Array(values)) = obj.get_mut("enum") {
                 values.retain(|v| !v.is_null());
             }

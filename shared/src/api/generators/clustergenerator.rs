@@ -66,7 +66,7 @@ macro_rules! generator_spec {
             )*
             $(
                 #[doc = $odesc]
-                #[serde(rename = $okey, skip_serializing_if = "Option::is_none")]
+                #[serde(default, rename = $okey, skip_serializing_if = "Option::is_none")]
                 #[schemars(
                     schema_with = "crate::api::schema::opaque_object",
                     description = concat!($odesc, " Not supported by this operator.")

@@ -50,11 +50,11 @@ pub struct ClusterExternalSecretSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_secret_metadata: Option<ObjectMetadata>,
     /// Deprecated single selector; use namespaceSelectors.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::label_selector")]
     pub namespace_selector: Option<LabelSelector>,
     /// Namespaces matching any of these selectors get an ExternalSecret.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::label_selector_list")]
     pub namespace_selectors: Option<Vec<LabelSelector>>,
     /// Deprecated explicit namespace list; ORed with the selectors.

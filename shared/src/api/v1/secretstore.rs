@@ -55,7 +55,7 @@ pub struct SecretStoreSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_settings: Option<SecretStoreRetrySettings>,
     /// How often the store is re-validated: integer seconds or a Go duration.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::int_or_string")]
     pub refresh_interval: Option<IntOrString>,
     /// Namespaces allowed to use a ClusterSecretStore (any condition may match).
@@ -135,7 +135,7 @@ pub struct SecretStoreRetrySettings {
 #[serde(rename_all = "camelCase")]
 pub struct ClusterSecretStoreCondition {
     /// Namespaces whose labels match.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::label_selector")]
     pub namespace_selector: Option<LabelSelector>,
     /// Namespaces by name.
@@ -183,7 +183,7 @@ pub struct SecretStoreStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<SecretStoreStatusCondition>>,
     /// ReadOnly, WriteOnly or ReadWrite.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::plain_string")]
     pub capabilities: Option<SecretStoreCapabilities>,
 }

@@ -45,7 +45,7 @@ pub struct ClusterPushSecretSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub push_secret_metadata: Option<ObjectMetadata>,
     /// Namespaces matching any of these selectors get a PushSecret.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::label_selector_list")]
     pub namespace_selectors: Option<Vec<LabelSelector>>,
     /// How often namespaces are re-selected (Go duration).

@@ -133,7 +133,7 @@ pub struct PushSecretStoreRef {
     #[schemars(transform = schema::dns_subdomain)]
     pub name: Option<String>,
     /// Select stores by label instead of name.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::label_selector")]
     pub label_selector: Option<LabelSelector>,
     /// Kind of the store(s).
@@ -171,7 +171,7 @@ pub struct PushSecretSecret {
     #[schemars(transform = schema::dns_subdomain)]
     pub name: Option<String>,
     /// Select Secrets by label instead.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::label_selector")]
     pub selector: Option<LabelSelector>,
 }
@@ -184,7 +184,7 @@ pub struct PushSecretData {
     #[serde(rename = "match")]
     pub match_: PushSecretMatch,
     /// Provider-specific options (for example a PushSecretMetadata document).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::any_value")]
     pub metadata: Option<serde_json::Value>,
     /// Key name conversion.
@@ -252,7 +252,7 @@ pub struct PushSecretDataTo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rewrite: Option<Vec<PushSecretRewrite>>,
     /// Provider-specific options.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::any_value")]
     pub metadata: Option<serde_json::Value>,
     /// Key name conversion.

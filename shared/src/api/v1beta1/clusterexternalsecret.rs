@@ -54,11 +54,11 @@ pub struct ClusterExternalSecretSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_secret_metadata: Option<ObjectMetadata>,
     /// Deprecated single selector.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::label_selector")]
     pub namespace_selector: Option<LabelSelector>,
     /// Namespaces matching any of these selectors.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "schema::label_selector_list")]
     pub namespace_selectors: Option<Vec<LabelSelector>>,
     /// Explicit namespace list.

@@ -40,7 +40,7 @@ macro_rules! secret_store_provider {
             )*
             $(
                 #[doc = $odesc]
-                #[serde(rename = $okey, skip_serializing_if = "Option::is_none")]
+                #[serde(default, rename = $okey, skip_serializing_if = "Option::is_none")]
                 #[schemars(
                     schema_with = "crate::api::schema::opaque_object",
                     description = concat!($odesc, " Not supported by this operator.")
