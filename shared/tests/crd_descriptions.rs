@@ -10,7 +10,10 @@ fn collect(node: &Value, path: &str, out: &mut BTreeMap<String, String>) {
     if let Some(props) = node.get("properties").and_then(Value::as_object) {
         for (k, v) in props {
             let p = format!("{path}.{k}");
-            let d = v.get("description").and_then(Value::as_str).unwrap_or_default();
+            let d = v
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             out.insert(p.clone(), d.to_string());
             collect(v, &p, out);
         }
@@ -27,7 +30,11 @@ fn descriptions(crd: &Value) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for v in crd["spec"]["versions"].as_array().into_iter().flatten() {
         let name = v["name"].as_str().unwrap_or_default();
-        collect(&v["schema"]["openAPIV3Schema"], &format!("@{name}:"), &mut out);
+        collect(
+            &v["schema"]["openAPIV3Schema"],
+            &format!("@{name}:"),
+            &mut out,
+        );
     }
     out
 }
@@ -63,7 +70,12 @@ fn every_property_has_a_description() {
             }
         }
     }
-    assert!(missing.is_empty(), "{} undocumented properties:\n{}", missing.len(), missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "{} undocumented properties:\n{}",
+        missing.len(),
+        missing.join("\n")
+    );
 }
 
 #[test]
@@ -76,7 +88,9 @@ fn descriptions_are_not_copied_from_eso() {
             crd["spec"]["group"].as_str().unwrap_or_default(),
             crd["spec"]["names"]["plural"].as_str().unwrap_or_default()
         ));
-        let Ok(text) = std::fs::read_to_string(&file) else { continue };
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
         let eso: Value = serde_saphyr::from_str(&text).expect("ESO CRD parses");
         let theirs = descriptions(&eso);
         for (path, d) in descriptions(&crd) {
@@ -86,5 +100,9 @@ fn descriptions_are_not_copied_from_eso() {
             }
         }
     }
-    assert!(copied.is_empty(), "descriptions identical to ESO's:\n{}", copied.join("\n"));
+    assert!(
+        copied.is_empty(),
+        "descriptions identical to ESO's:\n{}",
+        copied.join("\n")
+    );
 }

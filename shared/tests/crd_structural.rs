@@ -63,7 +63,12 @@ fn type_matches(ty: &str, v: &Value) -> bool {
 }
 
 /// The apiserver's "value validation" members may only constrain, never declare structure.
-fn check_combinator_member(member: &Value, path: &str, int_or_string: bool, errs: &mut Vec<String>) {
+fn check_combinator_member(
+    member: &Value,
+    path: &str,
+    int_or_string: bool,
+    errs: &mut Vec<String>,
+) {
     let Some(obj) = member.as_object() else {
         errs.push(format!("{path}: combinator member is not an object"));
         return;
@@ -84,7 +89,14 @@ fn walk(node: &Value, path: &str, errs: &mut Vec<String>) {
         errs.push(format!("{path}: schema node is not an object"));
         return;
     };
-    for key in ["$ref", "$schema", "definitions", "$defs", "uniqueItems", "const"] {
+    for key in [
+        "$ref",
+        "$schema",
+        "definitions",
+        "$defs",
+        "uniqueItems",
+        "const",
+    ] {
         if obj.contains_key(key) {
             errs.push(format!("{path}: forbidden keyword `{key}`"));
         }
@@ -121,7 +133,9 @@ fn walk(node: &Value, path: &str, errs: &mut Vec<String>) {
         }
     }
     for comb in COMBINATORS {
-        let Some(members) = obj.get(*comb) else { continue };
+        let Some(members) = obj.get(*comb) else {
+            continue;
+        };
         let int_or_string = is_int_or_string(node) && *comb == "anyOf";
         match members {
             Value::Array(list) => {
@@ -132,7 +146,9 @@ fn walk(node: &Value, path: &str, errs: &mut Vec<String>) {
             single => check_combinator_member(single, &format!("{path}.{comb}"), false, errs),
         }
         if *comb == "oneOf" || *comb == "allOf" || *comb == "not" {
-            errs.push(format!("{path}: `{comb}` is not used by ESO's CRDs and is unexpected here"));
+            errs.push(format!(
+                "{path}: `{comb}` is not used by ESO's CRDs and is unexpected here"
+            ));
         }
     }
     if let Some(props) = obj.get("properties").and_then(Value::as_object) {
@@ -149,9 +165,7 @@ fn walk(node: &Value, path: &str, errs: &mut Vec<String>) {
         None => {}
     }
     match obj.get("additionalProperties") {
-        Some(Value::Object(_)) => {
-            walk(&obj["additionalProperties"], &format!("{path}{{}}"), errs)
-        }
+        Some(Value::Object(_)) => walk(&obj["additionalProperties"], &format!("{path}{{}}"), errs),
         Some(Value::Bool(false)) | None => {}
         Some(other) => errs.push(format!("{path}: additionalProperties {other}")),
     }
@@ -165,11 +179,18 @@ fn every_schema_is_structural() {
             walk(schema, &format!("{name}@{version}:"), &mut errs);
             let meta = &schema["properties"]["metadata"];
             if meta.get("properties").is_some() {
-                errs.push(format!("{name}@{version}: metadata may not declare properties"));
+                errs.push(format!(
+                    "{name}@{version}: metadata may not declare properties"
+                ));
             }
         }
     }
-    assert!(errs.is_empty(), "{} problems:\n{}", errs.len(), errs.join("\n"));
+    assert!(
+        errs.is_empty(),
+        "{} problems:\n{}",
+        errs.len(),
+        errs.join("\n")
+    );
 }
 
 #[test]
@@ -185,8 +206,14 @@ fn structural_check_rejects_untyped_nodes() {
     });
     let mut errs = Vec::new();
     walk(&bad, "", &mut errs);
-    assert!(errs.iter().any(|e| e.contains(".a: node without `type`")), "{errs:?}");
-    assert!(errs.iter().any(|e| e.contains(".b.anyOf: `type`")), "{errs:?}");
+    assert!(
+        errs.iter().any(|e| e.contains(".a: node without `type`")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter().any(|e| e.contains(".b.anyOf: `type`")),
+        "{errs:?}"
+    );
     assert!(errs.iter().any(|e| e.contains("null in enum")), "{errs:?}");
     assert!(errs.iter().any(|e| e.contains("not in enum")), "{errs:?}");
 }
@@ -226,7 +253,9 @@ fn storage_and_served_versions_are_as_eso_declares_them() {
         }
         let labels = crd.metadata.labels.clone().unwrap_or_default();
         assert_eq!(
-            labels.get("external-secrets.io/component").map(String::as_str),
+            labels
+                .get("external-secrets.io/component")
+                .map(String::as_str),
             Some("controller"),
             "{name}: component label"
         );
