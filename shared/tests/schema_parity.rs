@@ -20,6 +20,7 @@ const FULL_PROVIDERS: &[&str] = &["aws", "vault", "azurekv", "gcpsm", "kubernete
 const FULL_GENERATOR_SPECS: &[&str] = &["passwordSpec", "uuidSpec", "fakeSpec"];
 /// Schema keywords compared on every node (description and example are prose, not contract).
 const COMPARED: &[&str] = &[
+    "title",
     "type",
     "format",
     "enum",

@@ -105,6 +105,7 @@ fn finish_root(root: JSONSchemaProps, kind: &str) -> JSONSchemaProps {
     }
     if let Value::Object(obj) = &mut value {
         obj.remove("required");
+        obj.remove("title");
         obj.insert(
             "description".into(),
             json!(format!("{kind} custom resource.")),

@@ -491,3 +491,68 @@ pub struct ExternalSecretStatusCondition {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_transition_time: Option<Time>,
 }
+
+/// Event reason: the target was created.
+pub const EVENT_CREATED: &str = "Created";
+/// Event reason: the target was updated.
+pub const EVENT_UPDATED: &str = "Updated";
+/// Event reason: the target was deleted.
+pub const EVENT_DELETED: &str = "Deleted";
+/// Warning event reason: syncing failed.
+pub const EVENT_UPDATE_FAILED: &str = "UpdateFailed";
+/// Event reason: the provider no longer has the secret.
+pub const EVENT_MISSING_PROVIDER_SECRET: &str = "MissingProviderSecret";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn es(json: serde_json::Value) -> ExternalSecret {
+        serde_json::from_value(json).expect("decodes")
+    }
+
+    #[test]
+    fn effective_values_follow_crd_defaults_without_injecting_them() {
+        let e = es(serde_json::json!({
+            "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+            "metadata": {"name": "db"}, "spec": {}
+        }));
+        assert_eq!(e.spec.effective_creation_policy(), CreationPolicy::Owner);
+        assert_eq!(e.spec.effective_deletion_policy(), DeletionPolicy::Retain);
+        assert_eq!(e.spec.effective_refresh_policy(), RefreshPolicy::Periodic);
+        assert_eq!(e.spec.effective_refresh_interval(), "1h0m0s");
+        assert_eq!(e.target_name(), Some("db"));
+        let back = serde_json::to_value(&e).expect("encodes");
+        assert_eq!(back["spec"], serde_json::json!({}));
+    }
+
+    #[test]
+    fn explicit_values_win_and_enums_use_wire_names() {
+        let e = es(serde_json::json!({
+            "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+            "metadata": {"name": "db"},
+            "spec": {
+                "target": {"name": "other", "creationPolicy": "CreateOrMerge", "deletionPolicy": "Merge"},
+                "dataFrom": [{"extract": {"key": "k", "decodingStrategy": "Base64URL"}}]
+            }
+        }));
+        assert_eq!(
+            e.spec.effective_creation_policy(),
+            CreationPolicy::CreateOrMerge
+        );
+        assert_eq!(e.spec.effective_deletion_policy(), DeletionPolicy::Merge);
+        assert_eq!(e.target_name(), Some("other"));
+        let extract = e.spec.data_from_items()[0]
+            .extract
+            .as_ref()
+            .expect("extract");
+        assert_eq!(extract.decoding_strategy, Some(DecodingStrategy::Base64Url));
+    }
+
+    #[test]
+    fn unknown_enum_values_are_rejected() {
+        let r: Result<ExternalSecretSpec, _> =
+            serde_json::from_value(serde_json::json!({"target": {"creationPolicy": "Sometimes"}}));
+        assert!(r.is_err());
+    }
+}

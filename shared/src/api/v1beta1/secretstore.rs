@@ -132,6 +132,7 @@ secret_store_provider! {
         cloudrusm: "cloudrusm" => "Cloud.ru Secret Manager backend.",
         conjur: "conjur" => "CyberArk Conjur backend.",
         delinea: "delinea" => "Delinea DevOps Secrets Vault backend.",
+        device42: "device42" => "Device42 backend (removed in v1).",
         doppler: "doppler" => "Doppler backend.",
         fortanix: "fortanix" => "Fortanix DSM backend.",
         github: "github" => "GitHub Actions secrets backend.",

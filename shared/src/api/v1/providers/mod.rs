@@ -165,3 +165,62 @@ impl SecretStoreProvider {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provider(json: serde_json::Value) -> SecretStoreProvider {
+        serde_json::from_value(json).expect("provider decodes")
+    }
+
+    #[test]
+    fn lists_every_key_eso_v1_has() {
+        assert_eq!(SecretStoreProvider::ALL_KEYS.len(), 43);
+        let unique: std::collections::BTreeSet<_> = SecretStoreProvider::ALL_KEYS.iter().collect();
+        assert_eq!(unique.len(), 43, "keys are unique");
+        assert_eq!(
+            SecretStoreProvider::SUPPORTED_KEYS,
+            &["aws", "azurekv", "vault", "gcpsm", "kubernetes", "fake"]
+        );
+    }
+
+    #[test]
+    fn unsupported_backends_decode_and_are_named() {
+        let p = provider(
+            serde_json::json!({"doppler": {"auth": {"secretRef": {"dopplerToken": {"name": "t"}}}}}),
+        );
+        assert_eq!(p.configured_keys(), vec!["doppler"]);
+        assert_eq!(p.unsupported_keys(), vec!["doppler"]);
+        assert!(p.supported().is_none());
+        let back = serde_json::to_value(&p).expect("encodes");
+        assert_eq!(
+            back["doppler"]["auth"]["secretRef"]["dopplerToken"]["name"],
+            "t"
+        );
+    }
+
+    #[test]
+    fn two_backends_are_reported_and_not_dispatched() {
+        let p = provider(serde_json::json!({
+            "fake": {"data": []},
+            "onepasswordSDK": {"vault": "v"}
+        }));
+        assert_eq!(p.configured_keys(), vec!["fake", "onepasswordSDK"]);
+        assert_eq!(p.unsupported_keys(), vec!["onepasswordSDK"]);
+        assert!(p.supported().is_none());
+    }
+
+    #[test]
+    fn single_supported_backend_is_dispatched() {
+        let p = provider(serde_json::json!({"vault": {"server": "http://v:8200"}}));
+        assert!(
+            matches!(p.supported(), Some(SupportedProvider::Vault(v)) if v.server == "http://v:8200")
+        );
+        assert_eq!(
+            p.vault.as_ref().map(VaultProvider::effective_version),
+            Some(vault::VaultKVStoreVersion::V2)
+        );
+        assert!(provider(serde_json::json!({})).configured_keys().is_empty());
+    }
+}
