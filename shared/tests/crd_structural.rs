@@ -261,3 +261,18 @@ fn storage_and_served_versions_are_as_eso_declares_them() {
         );
     }
 }
+
+#[test]
+fn committed_crds_match_the_types() {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crds");
+    for crd in shared::api::all_crds() {
+        let name = shared::api::crd_file_name(&crd);
+        let committed = std::fs::read_to_string(dir.join(&name))
+            .unwrap_or_else(|e| panic!("crds/{name}: {e}; run `cargo run -p shared --bin crdgen`"));
+        let generated = shared::api::crd_to_yaml(&crd).expect("yaml");
+        assert!(
+            committed == generated,
+            "crds/{name} is stale: run `cargo run -p shared --bin crdgen`"
+        );
+    }
+}
