@@ -4,7 +4,11 @@ use clap::{Parser, Subcommand};
 use shared::telemetry::{self, LogFormat};
 
 #[derive(Parser, Debug)]
-#[command(name = "controller", version, about = "External Secrets controller (sync and push reconcilers)")]
+#[command(
+    name = "controller",
+    version,
+    about = "External Secrets controller (sync and push reconcilers)"
+)]
 struct Cli {
     /// Log line format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]

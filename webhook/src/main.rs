@@ -4,7 +4,11 @@ use clap::{Parser, Subcommand};
 use shared::telemetry::{self, LogFormat};
 
 #[derive(Parser, Debug)]
-#[command(name = "webhook", version, about = "External Secrets admission webhook and offline validator")]
+#[command(
+    name = "webhook",
+    version,
+    about = "External Secrets admission webhook and offline validator"
+)]
 struct Cli {
     /// Log line format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
