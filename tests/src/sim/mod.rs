@@ -1,1 +1,4 @@
 //! In-process Kubernetes API simulator (kubesim).
+
+pub mod admission;
+pub mod schema;
