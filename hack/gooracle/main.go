@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 type testCase struct {
@@ -127,6 +128,19 @@ func run(c testCase) answer {
 			b = []byte{}
 		}
 		return answer{Bytes: b, Text: "ok"}
+	case "convert_key":
+		// ESO's key conversion rule, written out with Go's unicode tables.
+		var b strings.Builder
+		for _, r := range c.S {
+			if unicode.IsLetter(r) || unicode.IsNumber(r) || r == '-' || r == '.' || r == '_' {
+				b.WriteRune(r)
+			} else if c.Encoding == "Unicode" {
+				fmt.Fprintf(&b, "_U%04x_", r)
+			} else {
+				b.WriteString("_")
+			}
+		}
+		return answer{Text: b.String()}
 	case "json_values":
 		var m map[string]any
 		if err := json.Unmarshal([]byte(c.S), &m); err != nil {

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod duration;
+pub mod generators;
 pub mod hash;
 pub mod keys;
 pub mod policy;

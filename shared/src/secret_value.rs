@@ -4,7 +4,11 @@
 //! a stray `{:?}` in a log line, an error or a status message shows `<redacted>` instead of the
 //! secret. Getting at the bytes is always an explicit call (`as_bytes`, `into_vec`, `expose_str`).
 
+use std::collections::BTreeMap;
 use std::fmt;
+
+/// Key/value secret data as it flows from providers and generators to the target Secret.
+pub type SecretMap = BTreeMap<String, SecretValue>;
 
 /// Text printed instead of a secret value.
 pub const REDACTED: &str = "<redacted>";
@@ -100,8 +104,6 @@ impl AsRef<[u8]> for SecretValue {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
 
     #[test]

@@ -1,1 +1,0 @@
-//! Key conversion, rewrite and decoding rules (ESO reference §7).
