@@ -1,0 +1,175 @@
+//! The one interface reconcilers use to talk to secret managers.
+//!
+//! Reconcilers never see a concrete provider: they resolve a store (see `crate::stores`), ask
+//! [`registry::provider_for`] for its [`Provider`], build a [`SecretsClient`] bound to the store and
+//! the namespace of the object being reconciled, and call it. Each provider lives in its own module
+//! and sees only this trait and `shared`.
+
+pub mod registry;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use k8s_openapi::api::core::v1::Secret;
+use shared::api::v1::{
+    ExternalSecretDataRemoteRef, ExternalSecretFind, SecretStoreCapabilities, SecretStoreKind,
+    SecretStoreSpec,
+};
+use shared::api::v1alpha1::PushSecretData;
+use shared::policy::PolicyViolation;
+use shared::secret_value::SecretValue;
+
+/// What a provider can do; reported in store `status.capabilities`.
+pub type Capabilities = SecretStoreCapabilities;
+
+/// A map of fetched values, keyed by (not yet validated) secret key.
+pub type SecretMap = BTreeMap<String, SecretValue>;
+
+/// Errors providers return. Messages never contain secret values.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// The remote secret does not exist (ESO's `NoSecretErr`): drives `deletionPolicy`.
+    #[error("secret does not exist")]
+    NoSecret,
+    /// The store's configuration cannot work (bad auth reference, unknown field combination).
+    #[error("{0}")]
+    InvalidConfig(String),
+    /// The namespace policy forbids what the store asks for; no provider call was made.
+    #[error(transparent)]
+    Policy(#[from] PolicyViolation),
+    /// The provider does not support this operation (e.g. push to a read-only provider).
+    #[error("{0} is not supported by this provider")]
+    NotSupported(&'static str),
+    /// Any other failure, with the provider's error code/text (never a value).
+    #[error("{0}")]
+    Other(String),
+}
+
+impl ProviderError {
+    /// Short machine-readable reason for conditions and metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ProviderError::NoSecret => "NoSecret",
+            ProviderError::InvalidConfig(_) => "InvalidProviderConfig",
+            ProviderError::Policy(_) => "PolicyViolation",
+            ProviderError::NotSupported(_) => "NotSupported",
+            ProviderError::Other(_) => "ProviderError",
+        }
+    }
+}
+
+/// Outcome of [`SecretsClient::validate`], mirroring ESO's ValidationResult.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValidationResult {
+    /// Credentials work.
+    Ready,
+    /// Could not be determined (e.g. referent auth in a ClusterSecretStore).
+    Unknown,
+}
+
+/// The store a client is built for: enough identity to key caches and resolve references.
+#[derive(Clone, Debug)]
+pub struct StoreInfo {
+    /// SecretStore or ClusterSecretStore.
+    pub kind: SecretStoreKind,
+    /// Store name.
+    pub name: String,
+    /// Namespace of a SecretStore; `None` for a ClusterSecretStore.
+    pub namespace: Option<String>,
+    /// Store UID (cache key together with `generation`).
+    pub uid: String,
+    /// Store `metadata.generation` (cache key together with `uid`).
+    pub generation: i64,
+    /// The store spec.
+    pub spec: SecretStoreSpec,
+}
+
+impl StoreInfo {
+    /// Namespace in which credential references without an explicit namespace are resolved:
+    /// the store's own namespace, or for a ClusterSecretStore the namespace of the object being
+    /// reconciled (ESO's "referent" authentication).
+    pub fn reference_namespace<'a>(&'a self, object_namespace: &'a str) -> &'a str {
+        self.namespace.as_deref().unwrap_or(object_namespace)
+    }
+
+    /// Label used in `externalsecret_provider_api_calls_count` and logs: `Kind/name`.
+    pub fn display(&self) -> String {
+        let kind = match self.kind {
+            SecretStoreKind::ClusterSecretStore => "ClusterSecretStore",
+            _ => "SecretStore",
+        };
+        format!("{kind}/{}", self.name)
+    }
+}
+
+/// Everything a provider may use to build a client.
+#[derive(Clone)]
+pub struct ClientContext {
+    /// Kubernetes client for credential Secrets, ServiceAccount tokens, the Kubernetes provider.
+    pub kube: kube::Client,
+    /// The store.
+    pub store: StoreInfo,
+    /// Namespace of the ExternalSecret/PushSecret being reconciled.
+    pub object_namespace: String,
+}
+
+/// A provider family (one per store `spec.provider` key).
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// What stores of this provider can do.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Builds a client for one store, as seen from `ctx.object_namespace`.
+    async fn new_client(
+        &self,
+        ctx: &ClientContext,
+    ) -> Result<Box<dyn SecretsClient>, ProviderError>;
+}
+
+/// A client bound to one store. All methods are read-only on the cluster.
+#[async_trait]
+pub trait SecretsClient: Send + Sync {
+    /// One value (`data[]`), honouring `property`, `version`, `metadataPolicy`.
+    async fn get_secret(
+        &self,
+        r: &ExternalSecretDataRemoteRef,
+    ) -> Result<SecretValue, ProviderError>;
+
+    /// One remote secret split into keys (`dataFrom[].extract`).
+    async fn get_secret_map(
+        &self,
+        r: &ExternalSecretDataRemoteRef,
+    ) -> Result<SecretMap, ProviderError>;
+
+    /// Many remote secrets (`dataFrom[].find`), keyed by remote name (before key conversion).
+    async fn get_all_secrets(&self, find: &ExternalSecretFind) -> Result<SecretMap, ProviderError>;
+
+    /// Writes one entry of a PushSecret. `secret` is the (templated, in-memory) source Secret;
+    /// an empty `match.secretKey` pushes the whole Secret.
+    async fn push_secret(
+        &self,
+        secret: &Secret,
+        data: &PushSecretData,
+    ) -> Result<(), ProviderError> {
+        let _ = (secret, data);
+        Err(ProviderError::NotSupported("push"))
+    }
+
+    /// Deletes what a PushSecret wrote (only entries this operator manages).
+    async fn delete_secret(&self, data: &PushSecretData) -> Result<(), ProviderError> {
+        let _ = data;
+        Err(ProviderError::NotSupported("delete"))
+    }
+
+    /// Whether the remote entry exists (for `updatePolicy: IfNotExists`).
+    async fn secret_exists(&self, data: &PushSecretData) -> Result<bool, ProviderError> {
+        let _ = data;
+        Err(ProviderError::NotSupported("exists"))
+    }
+
+    /// Checks that the store's credentials work.
+    async fn validate(&self) -> Result<ValidationResult, ProviderError>;
+
+    /// Releases resources (sessions, leases). Default: nothing to release.
+    async fn close(&self) {}
+}
