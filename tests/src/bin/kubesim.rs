@@ -18,7 +18,11 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let sim = tests::sim::Sim::start_with(tests::sim::SimOptions { controllers: true, port: args.port }).await?;
+    let sim = tests::sim::Sim::start_with(tests::sim::SimOptions {
+        controllers: true,
+        port: args.port,
+    })
+    .await?;
     if let Some(out) = &args.kubeconfig {
         std::fs::copy(sim.kubeconfig_path(), out)?;
     }

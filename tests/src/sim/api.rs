@@ -26,10 +26,16 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn q(&self, k: &str) -> Option<&str> {
-        self.query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
     }
     pub fn header(&self, k: &str) -> &str {
-        self.headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
     pub fn accept(&self) -> &str {
         self.header("accept")
@@ -43,7 +49,11 @@ impl Ctx {
         let ua = self.header("user-agent");
         let first = ua.split(' ').next().unwrap_or("");
         let name = first.split('/').next().unwrap_or("");
-        if name.is_empty() { "unknown".into() } else { name.to_string() }
+        if name.is_empty() {
+            "unknown".into()
+        } else {
+            name.to_string()
+        }
     }
 }
 
@@ -62,10 +72,20 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(code: u16, v: Value) -> Self {
-        Reply { code, body: ReplyBody::Json(v), warnings: vec![], headers: vec![] }
+        Reply {
+            code,
+            body: ReplyBody::Json(v),
+            warnings: vec![],
+            headers: vec![],
+        }
     }
     pub fn text(code: u16, t: &str) -> Self {
-        Reply { code, body: ReplyBody::Text(t.into(), "text/plain; charset=utf-8"), warnings: vec![], headers: vec![] }
+        Reply {
+            code,
+            body: ReplyBody::Text(t.into(), "text/plain; charset=utf-8"),
+            warnings: vec![],
+            headers: vec![],
+        }
     }
 }
 
@@ -82,11 +102,16 @@ impl From<ApiError> for Reply {
 
 /// Escapes a warning text like the apiserver's `Warning: 299 - "..."` header.
 pub fn warning_header(text: &str) -> String {
-    format!("299 - \"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+    format!(
+        "299 - \"{}\"",
+        text.replace('\\', "\\\\").replace('"', "\\\"")
+    )
 }
 
 fn into_response(r: Reply, yaml: bool) -> Response {
-    let mut b = Response::builder().status(r.code).header("cache-control", "no-cache, private");
+    let mut b = Response::builder()
+        .status(r.code)
+        .header("cache-control", "no-cache, private");
     for w in &r.warnings {
         b = b.header("warning", warning_header(w));
     }
@@ -94,10 +119,12 @@ fn into_response(r: Reply, yaml: bool) -> Response {
         b = b.header(k.as_str(), v.as_str());
     }
     let resp = match r.body {
-        ReplyBody::Json(v) if yaml && r.code < 300 => {
-            b.header("content-type", "application/yaml").body(Body::from(output::to_yaml(&v)))
-        }
-        ReplyBody::Json(v) => b.header("content-type", "application/json").body(Body::from(v.to_string())),
+        ReplyBody::Json(v) if yaml && r.code < 300 => b
+            .header("content-type", "application/yaml")
+            .body(Body::from(output::to_yaml(&v))),
+        ReplyBody::Json(v) => b
+            .header("content-type", "application/json")
+            .body(Body::from(v.to_string())),
         ReplyBody::Text(t, ct) => b.header("content-type", ct).body(Body::from(t)),
         ReplyBody::Stream(s) => b.header("content-type", "application/json").body(s),
     };
@@ -117,13 +144,21 @@ pub struct Target {
 }
 
 fn parse_target(method: &Method, path: &str, query: &[(String, String)]) -> Option<Target> {
-    let parts: Vec<&str> = path.trim_matches('/').split('/').filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .collect();
     let (group, version, rest) = match parts.as_slice() {
         ["api", v, rest @ ..] if !rest.is_empty() => ("", *v, rest),
         ["apis", g, v, rest @ ..] if !rest.is_empty() => (*g, *v, rest),
         _ => return None,
     };
-    let mut t = Target { group: group.into(), version: version.into(), ..Default::default() };
+    let mut t = Target {
+        group: group.into(),
+        version: version.into(),
+        ..Default::default()
+    };
     let mut rest: Vec<&str> = rest.to_vec();
     if rest[0] == "namespaces" && rest.len() > 1 {
         t.namespace = rest[1].into();
@@ -141,7 +176,9 @@ fn parse_target(method: &Method, path: &str, query: &[(String, String)]) -> Opti
     if t.resource == "namespaces" && t.name.is_empty() {
         t.namespace.clear();
     }
-    let watch = query.iter().any(|(k, v)| k == "watch" && (v == "true" || v == "1"));
+    let watch = query
+        .iter()
+        .any(|(k, v)| k == "watch" && (v == "true" || v == "1"));
     t.verb = match *method {
         Method::GET | Method::HEAD if watch => "watch",
         Method::GET | Method::HEAD if t.name.is_empty() => "list",
@@ -162,7 +199,11 @@ fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<UserInfo, ApiErr
         return Ok(UserInfo::anonymous());
     };
     let token = h.strip_prefix("Bearer ").unwrap_or("");
-    let known = shared.tokens.lock().ok().and_then(|t| t.get(token).cloned());
+    let known = shared
+        .tokens
+        .lock()
+        .ok()
+        .and_then(|t| t.get(token).cloned());
     known.ok_or_else(errors::unauthorized)
 }
 
@@ -174,14 +215,25 @@ pub async fn handle(shared: Arc<Shared>, parts: Parts, body: Bytes) -> Response 
         .unwrap_or_default();
     let path = parts.uri.path().to_string();
     let yaml = {
-        let a = parts.headers.get("accept").and_then(|v| v.to_str().ok()).unwrap_or("");
+        let a = parts
+            .headers
+            .get("accept")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         a.starts_with("application/yaml")
     };
     let user = match authenticate(&shared, &parts.headers) {
         Ok(u) => u,
         Err(e) => return into_response(e.into(), false),
     };
-    let ctx = Ctx { method: parts.method, path, query, headers: parts.headers, body, user };
+    let ctx = Ctx {
+        method: parts.method,
+        path,
+        query,
+        headers: parts.headers,
+        body,
+        user,
+    };
     let reply = match route(&shared, ctx).await {
         Ok(r) => r,
         Err(e) => e.into(),
@@ -191,11 +243,20 @@ pub async fn handle(shared: Arc<Shared>, parts: Parts, body: Bytes) -> Response 
 
 async fn route(shared: &Arc<Shared>, mut ctx: Ctx) -> ApiResult<Reply> {
     let target = parse_target(&ctx.method, &ctx.path, &ctx.query);
-    if let Some(imp) = ctx.header("impersonate-user").to_string().strip_suffix("").filter(|s| !s.is_empty()) {
+    if let Some(imp) = ctx
+        .header("impersonate-user")
+        .to_string()
+        .strip_suffix("")
+        .filter(|s| !s.is_empty())
+    {
         if !ctx.user.is_admin() {
             let t = target.clone().unwrap_or_default();
             let a = attrs(&t);
-            return Err(auth::forbidden_resource(&ctx.user, &a, "impersonate-on:user-info:"));
+            return Err(auth::forbidden_resource(
+                &ctx.user,
+                &a,
+                "impersonate-on:user-info:",
+            ));
         }
         ctx.user = UserInfo {
             username: imp.to_string(),
@@ -221,18 +282,35 @@ async fn route(shared: &Arc<Shared>, mut ctx: Ctx) -> ApiResult<Reply> {
 }
 
 fn attrs(t: &Target) -> Attrs<'_> {
-    Attrs { verb: &t.verb, group: &t.group, resource: &t.resource, subresource: &t.sub, namespace: &t.namespace, name: &t.name }
+    Attrs {
+        verb: &t.verb,
+        group: &t.group,
+        resource: &t.resource,
+        subresource: &t.sub,
+        namespace: &t.namespace,
+        name: &t.name,
+    }
 }
 
 /// Finds the resource type; the 404 flavour depends on who would have served the path.
 fn lookup(shared: &Shared, t: &Target) -> ApiResult<ResourceType> {
     let st = shared.lock();
-    if let Some(rt) = st.resources.iter().find(|r| r.group == t.group && r.version == t.version && r.plural == t.resource) {
+    if let Some(rt) = st
+        .resources
+        .iter()
+        .find(|r| r.group == t.group && r.version == t.version && r.plural == t.resource)
+    {
         return Ok(rt.clone());
     }
     let group_known = t.group.is_empty() || st.resources.iter().any(|r| r.group == t.group);
-    let version_known = st.resources.iter().any(|r| r.group == t.group && r.version == t.version);
-    let custom_group = st.resources.iter().any(|r| r.group == t.group && r.is_custom());
+    let version_known = st
+        .resources
+        .iter()
+        .any(|r| r.group == t.group && r.version == t.version);
+    let custom_group = st
+        .resources
+        .iter()
+        .any(|r| r.group == t.group && r.is_custom());
     if version_known && !custom_group {
         return Err(errors::not_found_generic());
     }
@@ -245,7 +323,12 @@ fn lookup(shared: &Shared, t: &Target) -> ApiResult<ResourceType> {
     Err(errors::plain_404())
 }
 
-async fn dispatch(shared: &Arc<Shared>, ctx: &Ctx, t: &Target, rt: &ResourceType) -> ApiResult<Reply> {
+async fn dispatch(
+    shared: &Arc<Shared>,
+    ctx: &Ctx,
+    t: &Target,
+    rt: &ResourceType,
+) -> ApiResult<Reply> {
     let sub = t.sub.as_str();
     if !sub.is_empty() {
         let ok = match sub {
@@ -258,7 +341,11 @@ async fn dispatch(shared: &Arc<Shared>, ctx: &Ctx, t: &Target, rt: &ResourceType
             return Err(errors::not_found_generic());
         }
     }
-    let ns = if rt.namespaced { t.namespace.as_str() } else { "" };
+    let ns = if rt.namespaced {
+        t.namespace.as_str()
+    } else {
+        ""
+    };
     match (ctx.method.clone(), t.name.is_empty()) {
         (Method::GET, true) => {
             if t.verb == "watch" {
@@ -274,10 +361,14 @@ async fn dispatch(shared: &Arc<Shared>, ctx: &Ctx, t: &Target, rt: &ResourceType
             write::get(shared, ctx, rt, ns, &t.name, sub)
         }
         (Method::POST, true) => write::create(shared, ctx, rt, ns).await,
-        (Method::POST, false) if sub == "token" => write::subresource_create(shared, ctx, rt, ns, &t.name, sub).await,
+        (Method::POST, false) if sub == "token" => {
+            write::subresource_create(shared, ctx, rt, ns, &t.name, sub).await
+        }
         (Method::PUT, false) => write::update(shared, ctx, rt, ns, &t.name, sub).await,
         (Method::PATCH, false) => write::patch(shared, ctx, rt, ns, &t.name, sub).await,
-        (Method::DELETE, false) if sub.is_empty() => write::delete(shared, ctx, rt, ns, &t.name).await,
+        (Method::DELETE, false) if sub.is_empty() => {
+            write::delete(shared, ctx, rt, ns, &t.name).await
+        }
         (Method::DELETE, true) => write::delete_collection(shared, ctx, rt, ns).await,
         _ => Err(errors::method_not_allowed()),
     }

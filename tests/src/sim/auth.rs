@@ -27,12 +27,17 @@ impl UserInfo {
     pub fn cert(name: &str, groups: &[&str]) -> Self {
         let mut g: Vec<String> = groups.iter().map(|s| s.to_string()).collect();
         g.push("system:authenticated".into());
-        let id = hex::encode(super::registry::sha256(format!("kubesim-cert:{name}").as_bytes()));
+        let id = hex::encode(super::registry::sha256(
+            format!("kubesim-cert:{name}").as_bytes(),
+        ));
         UserInfo {
             username: name.into(),
             uid: String::new(),
             groups: g,
-            extra: vec![("authentication.kubernetes.io/credential-id".into(), vec![format!("X509SHA256={id}")])],
+            extra: vec![(
+                "authentication.kubernetes.io/credential-id".into(),
+                vec![format!("X509SHA256={id}")],
+            )],
         }
     }
     pub fn is_admin(&self) -> bool {
@@ -50,8 +55,11 @@ impl UserInfo {
         }
         m.insert("groups".into(), json!(self.groups));
         if !self.extra.is_empty() {
-            let extra: serde_json::Map<String, Value> =
-                self.extra.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+            let extra: serde_json::Map<String, Value> = self
+                .extra
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v)))
+                .collect();
             m.insert("extra".into(), Value::Object(extra));
         }
         Value::Object(m)
@@ -75,7 +83,16 @@ pub struct Attrs<'a> {
 
 /// Public non-resource paths (system:public-info-viewer and service-account-issuer-discovery).
 fn public_path(path: &str) -> bool {
-    matches!(path, "/version" | "/version/" | "/healthz" | "/readyz" | "/livez" | "/.well-known/openid-configuration" | "/openid/v1/jwks")
+    matches!(
+        path,
+        "/version"
+            | "/version/"
+            | "/healthz"
+            | "/readyz"
+            | "/livez"
+            | "/.well-known/openid-configuration"
+            | "/openid/v1/jwks"
+    )
 }
 
 fn discovery_path(path: &str) -> bool {
@@ -90,7 +107,13 @@ pub fn authorize_path(user: &UserInfo, path: &str) -> Result<(), ApiError> {
     if user.is_admin() || public_path(path) || (user.is_authenticated() && discovery_path(path)) {
         return Ok(());
     }
-    Err(errors::forbidden(&format!("forbidden: User {:?} cannot get path {path:?}", user.username), json!({})))
+    Err(errors::forbidden(
+        &format!(
+            "forbidden: User {:?} cannot get path {path:?}",
+            user.username
+        ),
+        json!({}),
+    ))
 }
 
 fn self_review(a: &Attrs) -> bool {
@@ -110,10 +133,21 @@ pub fn allowed(user: &UserInfo, a: &Attrs) -> bool {
 /// The 403 body RBAC produces. `verb_prefix` carries e.g. `impersonate-on:user-info:`.
 pub fn forbidden_resource(user: &UserInfo, a: &Attrs, verb_prefix: &str) -> ApiError {
     let res = errors::qualified(a.resource, a.group);
-    let subject = if a.name.is_empty() { res } else { format!("{res} {:?}", a.name) };
-    let full_res = if a.subresource.is_empty() { a.resource.to_string() } else { format!("{}/{}", a.resource, a.subresource) };
-    let scope =
-        if a.namespace.is_empty() { "at the cluster scope".to_string() } else { format!("in the namespace {:?}", a.namespace) };
+    let subject = if a.name.is_empty() {
+        res
+    } else {
+        format!("{res} {:?}", a.name)
+    };
+    let full_res = if a.subresource.is_empty() {
+        a.resource.to_string()
+    } else {
+        format!("{}/{}", a.resource, a.subresource)
+    };
+    let scope = if a.namespace.is_empty() {
+        "at the cluster scope".to_string()
+    } else {
+        format!("in the namespace {:?}", a.namespace)
+    };
     errors::forbidden(
         &format!(
             "{subject} is forbidden: User {:?} cannot {verb_prefix}{} resource {full_res:?} in API group {:?} {scope}",

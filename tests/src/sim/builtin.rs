@@ -20,7 +20,10 @@ fn base64_error(s: &str) -> Option<String> {
             return Some(format!("illegal base64 data at input byte {i}"));
         }
     }
-    Some(format!("illegal base64 data at input byte {}", bytes.len() - bytes.len() % 4))
+    Some(format!(
+        "illegal base64 data at input byte {}",
+        bytes.len() - bytes.len() % 4
+    ))
 }
 
 /// Decode-time checks that turn into `cannot be handled as a <Kind>` errors.
@@ -70,7 +73,11 @@ fn drop_empty(obj: &mut Value, keys: &[&str]) {
 }
 
 /// Scheme defaulting and version conversion (tracked by managedFields). Returns warnings.
-pub fn default_object(rt: &ResourceType, obj: &mut Value, _old: Option<&Value>) -> Result<Vec<String>, String> {
+pub fn default_object(
+    rt: &ResourceType,
+    obj: &mut Value,
+    _old: Option<&Value>,
+) -> Result<Vec<String>, String> {
     let mut warnings = Vec::new();
     if !obj["metadata"].is_object() {
         obj["metadata"] = json!({});
@@ -114,7 +121,10 @@ pub fn default_object(rt: &ResourceType, obj: &mut Value, _old: Option<&Value>) 
             if !obj["spec"]["conversion"].is_object() {
                 obj["spec"]["conversion"] = json!({"strategy": "None"});
             }
-            let kind = obj["spec"]["names"]["kind"].as_str().unwrap_or("").to_string();
+            let kind = obj["spec"]["names"]["kind"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
             if obj["spec"]["names"]["listKind"].is_null() && !kind.is_empty() {
                 obj["spec"]["names"]["listKind"] = json!(format!("{kind}List"));
             }
@@ -152,14 +162,23 @@ pub fn default_object(rt: &ResourceType, obj: &mut Value, _old: Option<&Value>) 
 }
 
 fn has_generation(rt: &ResourceType) -> bool {
-    matches!(rt.builtin, Builtin::Custom | Builtin::Crd | Builtin::ValidatingWebhooks | Builtin::MutatingWebhooks)
+    matches!(
+        rt.builtin,
+        Builtin::Custom | Builtin::Crd | Builtin::ValidatingWebhooks | Builtin::MutatingWebhooks
+    )
 }
 
 /// What the registry strategy sets on create (not tracked in managedFields).
 pub fn prepare_create(rt: &ResourceType, obj: &mut Value, now: &str) {
     let meta = &mut obj["metadata"];
     if let Some(m) = meta.as_object_mut() {
-        for k in ["deletionTimestamp", "deletionGracePeriodSeconds", "resourceVersion", "uid", "selfLink"] {
+        for k in [
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "resourceVersion",
+            "uid",
+            "selfLink",
+        ] {
             m.remove(k);
         }
     }
@@ -214,7 +233,10 @@ pub fn prepare_update(rt: &ResourceType, obj: &mut Value, old: &Value) {
 }
 
 fn is_config_key(k: &str) -> bool {
-    !k.is_empty() && k.len() <= 253 && k.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+    !k.is_empty()
+        && k.len() <= 253
+        && k.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
 }
 
 const CONFIG_KEY: &str = "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')";
@@ -224,9 +246,17 @@ pub fn validate(rt: &ResourceType, obj: &Value, old: Option<&Value>) -> Vec<Caus
     let immutable = old.is_some_and(|o| o["immutable"] == json!(true));
     match rt.builtin {
         Builtin::Secret | Builtin::ConfigMap => {
-            let maps: &[&str] = if rt.builtin == Builtin::Secret { &["data"] } else { &["data", "binaryData"] };
+            let maps: &[&str] = if rt.builtin == Builtin::Secret {
+                &["data"]
+            } else {
+                &["data", "binaryData"]
+            };
             for m in maps {
-                for k in obj[*m].as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
+                for k in obj[*m]
+                    .as_object()
+                    .map(|o| o.keys().cloned().collect::<Vec<_>>())
+                    .unwrap_or_default()
+                {
                     if !is_config_key(&k) {
                         out.push(Cause::invalid(&format!("{m}[{k}]"), &json!(k), CONFIG_KEY));
                     }
@@ -236,7 +266,11 @@ pub fn validate(rt: &ResourceType, obj: &Value, old: Option<&Value>) -> Vec<Caus
                 && let (Some(d), Some(b)) = (obj["data"].as_object(), obj["binaryData"].as_object())
             {
                 for k in d.keys().filter(|k| b.contains_key(*k)) {
-                    out.push(Cause::invalid(&format!("data[{k}]"), &json!(k), "duplicate of key present in binaryData"));
+                    out.push(Cause::invalid(
+                        &format!("data[{k}]"),
+                        &json!(k),
+                        "duplicate of key present in binaryData",
+                    ));
                 }
             }
             if rt.builtin == Builtin::Secret && obj["type"] == "kubernetes.io/tls" {
@@ -248,11 +282,17 @@ pub fn validate(rt: &ResourceType, obj: &Value, old: Option<&Value>) -> Vec<Caus
             }
             if immutable && let Some(old) = old {
                 if obj["immutable"] != json!(true) {
-                    out.push(Cause::forbidden("immutable", "field is immutable when `immutable` is set"));
+                    out.push(Cause::forbidden(
+                        "immutable",
+                        "field is immutable when `immutable` is set",
+                    ));
                 }
                 for m in maps {
                     if obj[*m] != old[*m] {
-                        out.push(Cause::forbidden(m, "field is immutable when `immutable` is set"));
+                        out.push(Cause::forbidden(
+                            m,
+                            "field is immutable when `immutable` is set",
+                        ));
                     }
                 }
             }
@@ -260,10 +300,18 @@ pub fn validate(rt: &ResourceType, obj: &Value, old: Option<&Value>) -> Vec<Caus
         Builtin::Lease => {
             let spec = &obj["spec"];
             if let Some(d) = spec["leaseDurationSeconds"].as_i64().filter(|d| *d <= 0) {
-                out.push(Cause::invalid("spec.leaseDurationSeconds", &json!(d), "must be greater than 0"));
+                out.push(Cause::invalid(
+                    "spec.leaseDurationSeconds",
+                    &json!(d),
+                    "must be greater than 0",
+                ));
             }
             if let Some(t) = spec["leaseTransitions"].as_i64().filter(|t| *t < 0) {
-                out.push(Cause::invalid("spec.leaseTransitions", &json!(t), "must be greater than or equal to 0"));
+                out.push(Cause::invalid(
+                    "spec.leaseTransitions",
+                    &json!(t),
+                    "must be greater than or equal to 0",
+                ));
             }
         }
         Builtin::NewEvent => {
@@ -272,7 +320,11 @@ pub fn validate(rt: &ResourceType, obj: &Value, old: Option<&Value>) -> Vec<Caus
             }
             let ty = obj["type"].as_str().unwrap_or("");
             if ty != "Normal" && ty != "Warning" {
-                out.push(Cause::invalid("type", &json!(""), &format!("has invalid value: {ty}")));
+                out.push(Cause::invalid(
+                    "type",
+                    &json!(""),
+                    &format!("has invalid value: {ty}"),
+                ));
             }
         }
         _ => {}

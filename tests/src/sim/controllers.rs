@@ -25,29 +25,46 @@ fn delete_opts(ctx: &Ctx) -> ApiResult<DeleteOpts> {
         json!({})
     } else {
         decode::json(&ctx.body)
-            .map_err(|e| errors::bad_request(&format!("couldn't get version/kind; json parse error: {e}")))?
+            .map_err(|e| {
+                errors::bad_request(&format!("couldn't get version/kind; json parse error: {e}"))
+            })?
             .value
     };
-    let propagation =
-        ctx.q("propagationPolicy").map(String::from).or_else(|| body["propagationPolicy"].as_str().map(String::from));
+    let propagation = ctx
+        .q("propagationPolicy")
+        .map(String::from)
+        .or_else(|| body["propagationPolicy"].as_str().map(String::from));
     if let Some(p) = &propagation
         && !matches!(p.as_str(), "Foreground" | "Background" | "Orphan")
     {
         return Err(errors::invalid_options(
             "DeleteOptions",
-            vec![Cause::not_supported("propagationPolicy", &format!("{p:?}"), &["Foreground", "Background", "Orphan", "nil"])],
+            vec![Cause::not_supported(
+                "propagationPolicy",
+                &format!("{p:?}"),
+                &["Foreground", "Background", "Orphan", "nil"],
+            )],
         ));
     }
-    let dry_run = ctx.q("dryRun") == Some("All") || body["dryRun"].as_array().is_some_and(|a| !a.is_empty());
+    let dry_run =
+        ctx.q("dryRun") == Some("All") || body["dryRun"].as_array().is_some_and(|a| !a.is_empty());
     Ok(DeleteOpts {
         propagation,
         dry_run,
         uid: body["preconditions"]["uid"].as_str().map(String::from),
-        rv: body["preconditions"]["resourceVersion"].as_str().map(String::from),
+        rv: body["preconditions"]["resourceVersion"]
+            .as_str()
+            .map(String::from),
     })
 }
 
-pub async fn delete(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str, name: &str) -> ApiResult<Reply> {
+pub async fn delete(
+    shared: &Arc<Shared>,
+    ctx: &Ctx,
+    rt: &ResourceType,
+    ns: &str,
+    name: &str,
+) -> ApiResult<Reply> {
     let opts = delete_opts(ctx)?;
     let k = key(rt, ns, name);
     let obj = shared.lock().store.get(&k).cloned();
@@ -67,16 +84,44 @@ pub async fn delete(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str
     if let Some(u) = &opts.uid
         && *u != uid
     {
-        return Err(conflict("UID", u, &uid, "The object might have been deleted and then recreated"));
+        return Err(conflict(
+            "UID",
+            u,
+            &uid,
+            "The object might have been deleted and then recreated",
+        ));
     }
-    let cur_rv = obj["metadata"]["resourceVersion"].as_str().unwrap_or("").to_string();
+    let cur_rv = obj["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
     if let Some(r) = &opts.rv
         && *r != cur_rv
     {
-        return Err(conflict("ResourceVersion", r, &cur_rv, "The object might have been modified"));
+        return Err(conflict(
+            "ResourceVersion",
+            r,
+            &cur_rv,
+            "The object might have been modified",
+        ));
     }
-    let wopts = WriteOpts { dry_run: opts.dry_run, field_validation: "Warn".into(), manager: String::new(), force: false };
-    let attrs = write::admission_attrs(shared, ctx, rt, ns, name, "DELETE", "", Some(builtin::present(rt, obj.clone())), &wopts);
+    let wopts = WriteOpts {
+        dry_run: opts.dry_run,
+        field_validation: "Warn".into(),
+        manager: String::new(),
+        force: false,
+    };
+    let attrs = write::admission_attrs(
+        shared,
+        ctx,
+        rt,
+        ns,
+        name,
+        "DELETE",
+        "",
+        Some(builtin::present(rt, obj.clone())),
+        &wopts,
+    );
     let mut none = None;
     let mut warnings = shared.admission().mutate(&attrs, &mut none).await?;
     warnings.extend(shared.admission().validate(&attrs, &None).await?);
@@ -116,7 +161,10 @@ pub async fn delete(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str
             shared.wake.notify_one();
             let mut d = errors::details(name, &rt.group, &rt.plural);
             d["uid"] = json!(uid);
-            let mut r = Reply::json(200, json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": d}));
+            let mut r = Reply::json(
+                200,
+                json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": d}),
+            );
             r.warnings = warnings;
             return Ok(r);
         }
@@ -136,7 +184,12 @@ pub async fn delete(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str
     reply_obj(stored)
 }
 
-pub async fn delete_collection(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str) -> ApiResult<Reply> {
+pub async fn delete_collection(
+    shared: &Arc<Shared>,
+    ctx: &Ctx,
+    rt: &ResourceType,
+    ns: &str,
+) -> ApiResult<Reply> {
     let sel = list::Selector::from_ctx(ctx, rt)?;
     let dry = delete_opts(ctx)?.dry_run;
     let (victims, rv) = {
@@ -197,7 +250,10 @@ pub async fn settle(shared: &Arc<Shared>) {
 
 fn remove_finalizer(st: &mut super::State, k: &super::store::Key, obj: &Value, f: &str) {
     let mut u = obj.clone();
-    let rest: Vec<String> = write::finalizers(obj).into_iter().filter(|x| x != f).collect();
+    let rest: Vec<String> = write::finalizers(obj)
+        .into_iter()
+        .filter(|x| x != f)
+        .collect();
     if rest.is_empty() {
         if let Some(m) = u["metadata"].as_object_mut() {
             m.remove("finalizers");
@@ -214,14 +270,22 @@ fn remove_finalizer(st: &mut super::State, k: &super::store::Key, obj: &Value, f
 fn reconcile(shared: &Shared) -> bool {
     let mut st = shared.lock();
     let keys = st.store.all_keys();
-    let objs: Vec<(super::store::Key, Value)> =
-        keys.iter().filter_map(|k| st.store.get(k).map(|v| (k.clone(), v.clone()))).collect();
-    let uids: BTreeSet<String> =
-        objs.iter().filter_map(|(_, o)| o["metadata"]["uid"].as_str().map(String::from)).collect();
+    let objs: Vec<(super::store::Key, Value)> = keys
+        .iter()
+        .filter_map(|k| st.store.get(k).map(|v| (k.clone(), v.clone())))
+        .collect();
+    let uids: BTreeSet<String> = objs
+        .iter()
+        .filter_map(|(_, o)| o["metadata"]["uid"].as_str().map(String::from))
+        .collect();
     let owners_of = |o: &Value| -> Vec<String> {
         o["metadata"]["ownerReferences"]
             .as_array()
-            .map(|a| a.iter().filter_map(|r| r["uid"].as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r["uid"].as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     for (k, o) in &objs {
@@ -255,7 +319,10 @@ fn reconcile(shared: &Shared) -> bool {
         }
         // Foreground: delete dependents first.
         if deleting && fins.iter().any(|f| f == "foregroundDeletion") {
-            let deps: Vec<&(super::store::Key, Value)> = objs.iter().filter(|(_, d)| owners_of(d).iter().any(|u| u == uid)).collect();
+            let deps: Vec<&(super::store::Key, Value)> = objs
+                .iter()
+                .filter(|(_, d)| owners_of(d).iter().any(|u| u == uid))
+                .collect();
             if deps.is_empty() {
                 remove_finalizer(&mut st, k, o, "foregroundDeletion");
             } else {
@@ -306,7 +373,11 @@ fn reconcile(shared: &Shared) -> bool {
         }
         // ServiceAccount controller.
         if k.0 == "namespaces" && !deleting {
-            let sa = ("serviceaccounts".to_string(), k.2.clone(), "default".to_string());
+            let sa = (
+                "serviceaccounts".to_string(),
+                k.2.clone(),
+                "default".to_string(),
+            );
             if st.store.get(&sa).is_none() {
                 let t = now();
                 st.store.put(

@@ -19,7 +19,10 @@ pub struct Decoded {
 
 impl Decoded {
     pub fn position(&self, path: &str) -> usize {
-        self.order.iter().position(|p| p == path).unwrap_or(usize::MAX)
+        self.order
+            .iter()
+            .position(|p| p == path)
+            .unwrap_or(usize::MAX)
     }
 }
 
@@ -50,7 +53,9 @@ impl<'de> Visitor<'de> for Seed<'_> {
         Ok(Value::from(v))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(serde_json::Number::from_f64(v).map(Value::Number).unwrap_or(Value::Null))
+        Ok(serde_json::Number::from_f64(v)
+            .map(Value::Number)
+            .unwrap_or(Value::Null))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
         Ok(Value::String(v.to_string()))
@@ -67,7 +72,10 @@ impl<'de> Visitor<'de> for Seed<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut out = Vec::new();
         loop {
-            let seed = Seed { path: format!("{}[{}]", self.path, out.len()), acc: self.acc };
+            let seed = Seed {
+                path: format!("{}[{}]", self.path, out.len()),
+                acc: self.acc,
+            };
             match seq.next_element_seed(seed)? {
                 Some(v) => out.push(v),
                 None => break,
@@ -78,7 +86,11 @@ impl<'de> Visitor<'de> for Seed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
         while let Some(k) = map.next_key::<String>()? {
-            let path = if self.path.is_empty() { k.clone() } else { format!("{}.{k}", self.path) };
+            let path = if self.path.is_empty() {
+                k.clone()
+            } else {
+                format!("{}.{k}", self.path)
+            };
             {
                 let mut acc = self.acc.borrow_mut();
                 if out.contains_key(&k) {
@@ -87,7 +99,10 @@ impl<'de> Visitor<'de> for Seed<'_> {
                     acc.1.push(path.clone());
                 }
             }
-            let v = map.next_value_seed(Seed { path, acc: self.acc })?;
+            let v = map.next_value_seed(Seed {
+                path,
+                acc: self.acc,
+            })?;
             out.insert(k, v);
         }
         Ok(Value::Object(out))
@@ -98,10 +113,19 @@ impl<'de> Visitor<'de> for Seed<'_> {
 pub fn json(bytes: &[u8]) -> Result<Decoded, String> {
     let acc = RefCell::new((Vec::new(), Vec::new()));
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = Seed { path: String::new(), acc: &acc }.deserialize(&mut de).map_err(|e| go_json_error(bytes, &e))?;
+    let value = Seed {
+        path: String::new(),
+        acc: &acc,
+    }
+    .deserialize(&mut de)
+    .map_err(|e| go_json_error(bytes, &e))?;
     de.end().map_err(|e| go_json_error(bytes, &e))?;
     let (duplicates, order) = acc.into_inner();
-    Ok(Decoded { value, duplicates, order })
+    Ok(Decoded {
+        value,
+        duplicates,
+        order,
+    })
 }
 
 /// Parses YAML (JSON is YAML) into JSON values.
@@ -113,7 +137,11 @@ pub fn yaml(bytes: &[u8]) -> Result<Decoded, String> {
     let value: Value = serde_saphyr::from_str(text).map_err(|e| yaml_error(&e.to_string()))?;
     let mut order = Vec::new();
     collect_paths(&value, "", &mut order);
-    Ok(Decoded { value, duplicates: vec![], order })
+    Ok(Decoded {
+        value,
+        duplicates: vec![],
+        order,
+    })
 }
 
 fn yaml_error(msg: &str) -> String {
@@ -124,7 +152,11 @@ fn yaml_error(msg: &str) -> String {
 fn collect_paths(v: &Value, prefix: &str, out: &mut Vec<String>) {
     if let Value::Object(m) = v {
         for (k, c) in m {
-            let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            let p = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
             out.push(p.clone());
             collect_paths(c, &p, out);
         }
@@ -153,7 +185,10 @@ fn go_json_error(bytes: &[u8], e: &serde_json::Error) -> String {
             break;
         }
     }
-    let ch = found.and_then(|i| bytes.get(i)).map(|&b| b as char).unwrap_or('?');
+    let ch = found
+        .and_then(|i| bytes.get(i))
+        .map(|&b| b as char)
+        .unwrap_or('?');
     let ctx = if msg.contains("key must be a string") {
         "looking for beginning of object key string"
     } else if msg.contains("expected `:`") {

@@ -10,9 +10,20 @@ use super::registry::{Builtin, ResourceType};
 pub fn is_builtin_group(g: &str) -> bool {
     matches!(
         g,
-        "apps" | "batch" | "autoscaling" | "policy" | "rbac.authorization.k8s.io" | "networking.k8s.io" | "storage.k8s.io"
-            | "scheduling.k8s.io" | "node.k8s.io" | "discovery.k8s.io" | "certificates.k8s.io" | "flowcontrol.apiserver.k8s.io"
-            | "apiregistration.k8s.io" | "resource.k8s.io"
+        "apps"
+            | "batch"
+            | "autoscaling"
+            | "policy"
+            | "rbac.authorization.k8s.io"
+            | "networking.k8s.io"
+            | "storage.k8s.io"
+            | "scheduling.k8s.io"
+            | "node.k8s.io"
+            | "discovery.k8s.io"
+            | "certificates.k8s.io"
+            | "flowcontrol.apiserver.k8s.io"
+            | "apiregistration.k8s.io"
+            | "resource.k8s.io"
     )
 }
 
@@ -37,7 +48,10 @@ fn versions_of(rs: &[ResourceType], g: &str) -> Vec<String> {
 }
 
 fn group_json(rs: &[ResourceType], g: &str) -> Value {
-    let vs: Vec<Value> = versions_of(rs, g).iter().map(|v| json!({"groupVersion": format!("{g}/{v}"), "version": v})).collect();
+    let vs: Vec<Value> = versions_of(rs, g)
+        .iter()
+        .map(|v| json!({"groupVersion": format!("{g}/{v}"), "version": v}))
+        .collect();
     json!({"name": g, "versions": vs, "preferredVersion": vs.first().cloned().unwrap_or(Value::Null)})
 }
 
@@ -62,7 +76,16 @@ pub fn api_versions(server: &str) -> Value {
 
 fn verbs(r: &ResourceType) -> Vec<&'static str> {
     if r.is_custom() {
-        return vec!["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"];
+        return vec![
+            "delete",
+            "deletecollection",
+            "get",
+            "list",
+            "patch",
+            "create",
+            "update",
+            "watch",
+        ];
     }
     r.verbs.clone()
 }
@@ -89,14 +112,23 @@ fn resource_entries(r: &ResourceType) -> Vec<Value> {
 }
 
 pub fn resource_list(rs: &[ResourceType], g: &str, v: &str) -> Option<Value> {
-    let mut matching: Vec<&ResourceType> = rs.iter().filter(|r| r.group == g && r.version == v).collect();
+    let mut matching: Vec<&ResourceType> = rs
+        .iter()
+        .filter(|r| r.group == g && r.version == v)
+        .collect();
     if matching.is_empty() {
         return None;
     }
     matching.sort_by(|a, b| a.plural.cmp(&b.plural));
     let resources: Vec<Value> = matching.iter().flat_map(|r| resource_entries(r)).collect();
-    let gv = if g.is_empty() { v.to_string() } else { format!("{g}/{v}") };
-    Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}))
+    let gv = if g.is_empty() {
+        v.to_string()
+    } else {
+        format!("{g}/{v}")
+    };
+    Some(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
+    )
 }
 
 fn aggregated_group(rs: &[ResourceType], g: &str) -> Value {
@@ -141,7 +173,10 @@ pub fn aggregated(rs: &[ResourceType], legacy: bool) -> Value {
     let items: Vec<Value> = if legacy {
         vec![aggregated_group(rs, "")]
     } else {
-        group_order(rs).iter().map(|g| aggregated_group(rs, g)).collect()
+        group_order(rs)
+            .iter()
+            .map(|g| aggregated_group(rs, g))
+            .collect()
     };
     json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items})
 }

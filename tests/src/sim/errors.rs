@@ -12,11 +12,19 @@ pub struct Cause {
 
 impl Cause {
     pub fn new(reason: &str, field: &str, message: impl Into<String>) -> Self {
-        Cause { reason: reason.into(), message: message.into(), field: field.into() }
+        Cause {
+            reason: reason.into(),
+            message: message.into(),
+            field: field.into(),
+        }
     }
     /// `Required value` (optionally with a detail).
     pub fn required(field: &str, detail: &str) -> Self {
-        let m = if detail.is_empty() { "Required value".to_string() } else { format!("Required value: {detail}") };
+        let m = if detail.is_empty() {
+            "Required value".to_string()
+        } else {
+            format!("Required value: {detail}")
+        };
         Self::new("FieldValueRequired", field, m)
     }
     /// `Invalid value: <value as Go prints it>: detail`.
@@ -36,11 +44,18 @@ impl Cause {
         Self::new(
             "FieldValueNotSupported",
             field,
-            format!("Unsupported value: {value}: supported values: {}", list.join(", ")),
+            format!(
+                "Unsupported value: {value}: supported values: {}",
+                list.join(", ")
+            ),
         )
     }
     fn text(&self) -> String {
-        if self.field.is_empty() { self.message.clone() } else { format!("{}: {}", self.field, self.message) }
+        if self.field.is_empty() {
+            self.message.clone()
+        } else {
+            format!("{}: {}", self.field, self.message)
+        }
     }
 }
 
@@ -78,7 +93,12 @@ pub fn status(code: u16, reason: &str, message: &str, details: Option<Value>) ->
         m.insert("details".into(), d);
     }
     m.insert("code".into(), json!(code));
-    ApiError { code, body: Value::Object(m), plain: None, headers: vec![] }
+    ApiError {
+        code,
+        body: Value::Object(m),
+        plain: None,
+        headers: vec![],
+    }
 }
 
 /// `details` naming an object of a resource (`kind` is the plural resource name, like the apiserver does).
@@ -95,7 +115,11 @@ pub fn details(name: &str, group: &str, kind: &str) -> Value {
 }
 
 pub fn qualified(resource: &str, group: &str) -> String {
-    if group.is_empty() { resource.to_string() } else { format!("{resource}.{group}") }
+    if group.is_empty() {
+        resource.to_string()
+    } else {
+        format!("{resource}.{group}")
+    }
 }
 
 pub fn not_found(resource: &str, group: &str, name: &str) -> ApiError {
@@ -133,19 +157,39 @@ pub fn bad_request(message: &str) -> ApiError {
 }
 
 pub fn internal(message: &str) -> ApiError {
-    status(500, "InternalError", message, Some(json!({"causes": [{"message": message}]})))
+    status(
+        500,
+        "InternalError",
+        message,
+        Some(json!({"causes": [{"message": message}]})),
+    )
 }
 
 pub fn not_found_generic() -> ApiError {
-    status(404, "NotFound", "the server could not find the requested resource", Some(json!({})))
+    status(
+        404,
+        "NotFound",
+        "the server could not find the requested resource",
+        Some(json!({})),
+    )
 }
 
 pub fn method_not_allowed() -> ApiError {
-    status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource", Some(json!({})))
+    status(
+        405,
+        "MethodNotAllowed",
+        "the server does not allow this method on the requested resource",
+        Some(json!({})),
+    )
 }
 
 pub fn plain_404() -> ApiError {
-    ApiError { code: 404, body: Value::Null, plain: Some("404 page not found\n".into()), headers: vec![] }
+    ApiError {
+        code: 404,
+        body: Value::Null,
+        plain: Some("404 page not found\n".into()),
+        headers: vec![],
+    }
 }
 
 /// 422 Invalid for an object: `Kind "name" is invalid: <causes>`.
@@ -157,8 +201,16 @@ pub fn invalid(kind: &str, group: &str, name: &str, causes: Vec<Cause>) -> ApiEr
             texts.push(t);
         }
     }
-    let summary = if texts.len() == 1 { texts[0].clone() } else { format!("[{}]", texts.join(", ")) };
-    let qkind = if group.is_empty() { kind.to_string() } else { format!("{kind}.{group}") };
+    let summary = if texts.len() == 1 {
+        texts[0].clone()
+    } else {
+        format!("[{}]", texts.join(", "))
+    };
+    let qkind = if group.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}.{group}")
+    };
     let mut d = Map::new();
     if !name.is_empty() {
         d.insert("name".into(), json!(name));
@@ -168,7 +220,12 @@ pub fn invalid(kind: &str, group: &str, name: &str, causes: Vec<Cause>) -> ApiEr
     }
     d.insert("kind".into(), json!(kind));
     d.insert("causes".into(), causes_json(&causes));
-    status(422, "Invalid", &format!("{qkind} {name:?} is invalid: {summary}"), Some(Value::Object(d)))
+    status(
+        422,
+        "Invalid",
+        &format!("{qkind} {name:?} is invalid: {summary}"),
+        Some(Value::Object(d)),
+    )
 }
 
 pub fn causes_json(causes: &[Cause]) -> Value {
@@ -206,5 +263,10 @@ pub fn unauthorized() -> ApiError {
 }
 
 pub fn unsupported_media(message: &str, with_details: bool) -> ApiError {
-    status(415, "UnsupportedMediaType", message, with_details.then(|| json!({})))
+    status(
+        415,
+        "UnsupportedMediaType",
+        message,
+        with_details.then(|| json!({})),
+    )
 }

@@ -46,7 +46,12 @@ fn key_element(item: &Value, keys: &[String]) -> String {
 fn child_ty<'a>(ty: &'a Ty, k: &str) -> &'a Ty {
     static ANY: Ty = Ty::Any;
     match ty {
-        Ty::Struct(s) => s.fields.iter().find(|(n, _)| n == k).map(|(_, t)| t).unwrap_or(&ANY),
+        Ty::Struct(s) => s
+            .fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, t)| t)
+            .unwrap_or(&ANY),
         Ty::Map(t) => t,
         _ => &ANY,
     }
@@ -62,7 +67,13 @@ pub fn full_set(v: &Value, ty: &Ty) -> (FieldSet, BTreeMap<Vec<String>, Value>) 
     (set, leaves)
 }
 
-fn walk_full(v: &Value, ty: &Ty, path: &mut Vec<String>, set: &mut FieldSet, leaves: &mut BTreeMap<Vec<String>, Value>) {
+fn walk_full(
+    v: &Value,
+    ty: &Ty,
+    path: &mut Vec<String>,
+    set: &mut FieldSet,
+    leaves: &mut BTreeMap<Vec<String>, Value>,
+) {
     match (v, ty) {
         (Value::Null, _) => {}
         (Value::Object(m), Ty::Struct(_)) | (Value::Object(m), Ty::Map(_)) => {
@@ -226,12 +237,18 @@ pub fn entries_of(obj: &Value) -> Vec<Entry> {
 pub fn encode(mut entries: Vec<Entry>) -> Value {
     entries.retain(|e| !e.set.is_empty());
     entries.sort_by(|a, b| {
-        (a.operation.as_str(), a.time.as_str(), a.manager.as_str(), a.subresource.as_str()).cmp(&(
-            b.operation.as_str(),
-            b.time.as_str(),
-            b.manager.as_str(),
-            b.subresource.as_str(),
-        ))
+        (
+            a.operation.as_str(),
+            a.time.as_str(),
+            a.manager.as_str(),
+            a.subresource.as_str(),
+        )
+            .cmp(&(
+                b.operation.as_str(),
+                b.time.as_str(),
+                b.manager.as_str(),
+                b.subresource.as_str(),
+            ))
     });
     Value::Array(
         entries
@@ -276,8 +293,11 @@ fn compare(rt: &ResourceType, old: Option<&Value>, new: &Value) -> (FieldSet, Fi
     let (nset, nleaves) = full_set(new, &rt.ty);
     let added: FieldSet = nset.difference(&oset).cloned().collect();
     let removed: FieldSet = oset.difference(&nset).cloned().collect();
-    let modified: FieldSet =
-        nleaves.iter().filter(|(p, v)| oleaves.get(*p).is_some_and(|ov| ov != *v)).map(|(p, _)| p.clone()).collect();
+    let modified: FieldSet = nleaves
+        .iter()
+        .filter(|(p, v)| oleaves.get(*p).is_some_and(|ov| ov != *v))
+        .map(|(p, _)| p.clone())
+        .collect();
     (added, modified, removed)
 }
 
@@ -299,7 +319,14 @@ pub fn update_entries(
     let changed: FieldSet = added.union(&modified).cloned().collect();
     let mine = |e: &Entry| e.manager == manager && e.operation == "Update" && e.subresource == sub;
     for e in entries.iter_mut().filter(|e| !mine(e)) {
-        e.set = e.set.difference(&changed).cloned().collect::<FieldSet>().difference(&removed).cloned().collect();
+        e.set = e
+            .set
+            .difference(&changed)
+            .cloned()
+            .collect::<FieldSet>()
+            .difference(&removed)
+            .cloned()
+            .collect();
     }
     let idx = match entries.iter().position(mine) {
         Some(i) => i,
@@ -317,7 +344,14 @@ pub fn update_entries(
     };
     let e = &mut entries[idx];
     let before = e.set.clone();
-    e.set = e.set.union(&changed).cloned().collect::<FieldSet>().difference(&removed).cloned().collect();
+    e.set = e
+        .set
+        .union(&changed)
+        .cloned()
+        .collect::<FieldSet>()
+        .difference(&removed)
+        .cloned()
+        .collect();
     if e.set != before {
         e.time = now.into();
         e.api_version = rt.api_version();
@@ -359,7 +393,10 @@ fn conflict_error(conflicts: Vec<(String, String)>) -> ApiError {
         .map(|(m, p)| json!({"reason": "FieldManagerConflict", "message": format!("conflict with {m}"), "field": p}))
         .collect();
     let message = if conflicts.len() == 1 {
-        format!("Apply failed with 1 conflict: conflict with {}: {}", conflicts[0].0, conflicts[0].1)
+        format!(
+            "Apply failed with 1 conflict: conflict with {}: {}",
+            conflicts[0].0, conflicts[0].1
+        )
     } else {
         let mut by: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for (m, p) in &conflicts {
@@ -370,7 +407,11 @@ fn conflict_error(conflicts: Vec<(String, String)>) -> ApiError {
             lines.push(format!("conflicts with {m}:"));
             lines.extend(ps.iter().map(|p| format!("- {p}")));
         }
-        format!("Apply failed with {} conflicts: {}", conflicts.len(), lines.join("\n"))
+        format!(
+            "Apply failed with {} conflicts: {}",
+            conflicts.len(),
+            lines.join("\n")
+        )
     };
     let mut e = errors::status(409, "Conflict", &message, Some(json!({"causes": causes})));
     e.code = 409;
@@ -394,11 +435,19 @@ pub fn apply(
     }
     let new_set = apply_set(&cfg, &rt.ty);
     let mine = |e: &Entry| e.manager == manager && e.operation == "Apply" && e.subresource == sub;
-    let last_set = prev.iter().find(|e| mine(e)).map(|e| e.set.clone()).unwrap_or_default();
+    let last_set = prev
+        .iter()
+        .find(|e| mine(e))
+        .map(|e| e.set.clone())
+        .unwrap_or_default();
     let base = live.cloned().unwrap_or_else(|| json!({}));
     let mut merged = merge(&base, &cfg, &rt.ty);
     // Fields this manager applied before and dropped now go away unless someone else owns them.
-    let others: FieldSet = prev.iter().filter(|e| !mine(e)).flat_map(|e| e.set.iter().cloned()).collect();
+    let others: FieldSet = prev
+        .iter()
+        .filter(|e| !mine(e))
+        .flat_map(|e| e.set.iter().cloned())
+        .collect();
     for p in last_set.difference(&new_set) {
         if !others.contains(p) {
             remove_path(&mut merged, p);
@@ -418,7 +467,14 @@ pub fn apply(
     }
     let mut entries: Vec<Entry> = prev.into_iter().filter(|e| !mine(e)).collect();
     for e in entries.iter_mut() {
-        e.set = e.set.difference(&changed).cloned().collect::<FieldSet>().difference(&removed).cloned().collect();
+        e.set = e
+            .set
+            .difference(&changed)
+            .cloned()
+            .collect::<FieldSet>()
+            .difference(&removed)
+            .cloned()
+            .collect();
     }
     entries.push(Entry {
         manager: manager.into(),
@@ -434,7 +490,9 @@ pub fn apply(
 /// Merges an applied configuration into the live object according to the type's list semantics.
 pub fn merge(live: &Value, cfg: &Value, ty: &Ty) -> Value {
     match (live, cfg, ty) {
-        (Value::Object(l), Value::Object(c), Ty::Struct(_) | Ty::Map(_) | Ty::Any) if !matches!(ty, Ty::Any) => {
+        (Value::Object(l), Value::Object(c), Ty::Struct(_) | Ty::Map(_) | Ty::Any)
+            if !matches!(ty, Ty::Any) =>
+        {
             let mut out = l.clone();
             for (k, cv) in c {
                 let t = child_ty(ty, k);
@@ -471,7 +529,9 @@ pub fn merge(live: &Value, cfg: &Value, ty: &Ty) -> Value {
 }
 
 fn remove_path(v: &mut Value, p: &[String]) {
-    let Some((last, parents)) = p.split_last() else { return };
+    let Some((last, parents)) = p.split_last() else {
+        return;
+    };
     let mut cur = v;
     for pe in parents {
         cur = match step(cur, pe) {
@@ -503,6 +563,8 @@ fn step<'a>(v: &'a mut Value, pe: &str) -> Option<&'a mut Value> {
     if let Some(f) = pe.strip_prefix("f:") {
         v.get_mut(f)
     } else {
-        v.as_array_mut()?.iter_mut().find(|i| element_matches(i, pe))
+        v.as_array_mut()?
+            .iter_mut()
+            .find(|i| element_matches(i, pe))
     }
 }

@@ -40,19 +40,35 @@ pub type AdmissionResult = Result<Vec<String>, ApiError>;
 
 pub trait Admission: Send + Sync {
     /// Mutating webhooks; may rewrite `object` (None for DELETE).
-    fn mutate<'a>(&'a self, attrs: &'a AdmissionAttrs, object: &'a mut Option<Value>) -> BoxFut<'a, AdmissionResult>;
+    fn mutate<'a>(
+        &'a self,
+        attrs: &'a AdmissionAttrs,
+        object: &'a mut Option<Value>,
+    ) -> BoxFut<'a, AdmissionResult>;
     /// Validating webhooks.
-    fn validate<'a>(&'a self, attrs: &'a AdmissionAttrs, object: &'a Option<Value>) -> BoxFut<'a, AdmissionResult>;
+    fn validate<'a>(
+        &'a self,
+        attrs: &'a AdmissionAttrs,
+        object: &'a Option<Value>,
+    ) -> BoxFut<'a, AdmissionResult>;
 }
 
 /// Calls no webhooks at all (until the admission module is plugged in).
 pub struct NoAdmission;
 
 impl Admission for NoAdmission {
-    fn mutate<'a>(&'a self, _: &'a AdmissionAttrs, _: &'a mut Option<Value>) -> BoxFut<'a, AdmissionResult> {
+    fn mutate<'a>(
+        &'a self,
+        _: &'a AdmissionAttrs,
+        _: &'a mut Option<Value>,
+    ) -> BoxFut<'a, AdmissionResult> {
         Box::pin(async { Ok(vec![]) })
     }
-    fn validate<'a>(&'a self, _: &'a AdmissionAttrs, _: &'a Option<Value>) -> BoxFut<'a, AdmissionResult> {
+    fn validate<'a>(
+        &'a self,
+        _: &'a AdmissionAttrs,
+        _: &'a Option<Value>,
+    ) -> BoxFut<'a, AdmissionResult> {
         Box::pin(async { Ok(vec![]) })
     }
 }

@@ -50,7 +50,10 @@ fn values(s: &str) -> Result<Vec<String>, String> {
     let inner = s.strip_prefix('(').and_then(|x| x.strip_suffix(')'));
     match inner {
         Some(i) => Ok(i.split(',').map(|v| v.trim().to_string()).collect()),
-        None => Err(format!("unable to parse requirement: found '{}' expected: '('", s.split_whitespace().next().unwrap_or(""))),
+        None => Err(format!(
+            "unable to parse requirement: found '{}' expected: '('",
+            s.split_whitespace().next().unwrap_or("")
+        )),
     }
 }
 
@@ -58,7 +61,10 @@ fn check_value(v: &str) -> Result<String, String> {
     let v = v.trim();
     if let Some((first, rest)) = v.split_once(char::is_whitespace) {
         let _ = first;
-        return Err(format!("found '{}', expected: ',' or 'end of string'", rest.trim()));
+        return Err(format!(
+            "found '{}', expected: ',' or 'end of string'",
+            rest.trim()
+        ));
     }
     Ok(v.to_string())
 }
@@ -81,7 +87,9 @@ fn parse_term(t: &str) -> Result<Req, String> {
         [k] => Ok(Req::Exists(k.to_string())),
         [k, "in", rest] => Ok(Req::In(k.to_string(), values(rest)?)),
         [k, "notin", rest] => Ok(Req::NotIn(k.to_string(), values(rest)?)),
-        [_, op, ..] => Err(format!("unable to parse requirement: found '{op}', expected: in, notin, =, ==, !=, gt, lt")),
+        [_, op, ..] => Err(format!(
+            "unable to parse requirement: found '{op}', expected: in, notin, =, ==, !=, gt, lt"
+        )),
         _ => Err("unable to parse requirement".into()),
     }
 }
@@ -109,7 +117,9 @@ pub fn parse_fields(rt: &ResourceType, s: &str) -> Result<Vec<(String, String, b
         } else if let Some((k, v)) = term.split_once('=') {
             (k, v, false)
         } else {
-            return Err(format!("invalid selector: '{s}'; can't understand '{term}'"));
+            return Err(format!(
+                "invalid selector: '{s}'; can't understand '{term}'"
+            ));
         };
         let k = k.trim();
         if !field_supported(rt, k) {
@@ -177,8 +187,10 @@ pub struct Selector {
 
 impl Selector {
     pub fn from_ctx(ctx: &Ctx, rt: &ResourceType) -> ApiResult<Self> {
-        let labels = parse_labels(ctx.q("labelSelector").unwrap_or("")).map_err(|e| errors::bad_request(&e))?;
-        let fields = parse_fields(rt, ctx.q("fieldSelector").unwrap_or("")).map_err(|e| errors::bad_request(&e))?;
+        let labels = parse_labels(ctx.q("labelSelector").unwrap_or(""))
+            .map_err(|e| errors::bad_request(&e))?;
+        let fields = parse_fields(rt, ctx.q("fieldSelector").unwrap_or(""))
+            .map_err(|e| errors::bad_request(&e))?;
         Ok(Selector { labels, fields })
     }
     /// Matches a presented object (`rt`'s version).
@@ -198,23 +210,33 @@ pub fn parse_rv(s: &str) -> ApiResult<u64> {
 fn parse_int(ctx: &Ctx, k: &str) -> ApiResult<Option<i64>> {
     match ctx.q(k) {
         None | Some("") => Ok(None),
-        Some(v) => v
-            .parse::<i64>()
-            .map(Some)
-            .map_err(|_| errors::bad_request(&format!("strconv.ParseInt: parsing {v:?}: invalid syntax"))),
+        Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
+            errors::bad_request(&format!("strconv.ParseInt: parsing {v:?}: invalid syntax"))
+        }),
     }
 }
 
 fn encode_continue(rv: u64, after: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE.encode(json!({"v": "meta.k8s.io/v1", "rv": rv, "start": format!("{after}\u{0}")}).to_string())
+    base64::engine::general_purpose::URL_SAFE.encode(
+        json!({"v": "meta.k8s.io/v1", "rv": rv, "start": format!("{after}\u{0}")}).to_string(),
+    )
 }
 
 fn decode_continue(tok: &str) -> ApiResult<(u64, String)> {
     let bad = |m: &str| errors::bad_request(&format!("invalid continue token: {m}"));
-    let raw = base64::engine::general_purpose::URL_SAFE.decode(tok).map_err(|e| bad(&format!("continue key is not valid: {e}")))?;
-    let v: Value = serde_json::from_slice(&raw).map_err(|e| bad(&format!("continue key is not valid: {e}")))?;
-    let rv = v["rv"].as_u64().ok_or_else(|| bad("continue key is not valid"))?;
-    let start = v["start"].as_str().unwrap_or("").trim_end_matches('\u{0}').to_string();
+    let raw = base64::engine::general_purpose::URL_SAFE
+        .decode(tok)
+        .map_err(|e| bad(&format!("continue key is not valid: {e}")))?;
+    let v: Value = serde_json::from_slice(&raw)
+        .map_err(|e| bad(&format!("continue key is not valid: {e}")))?;
+    let rv = v["rv"]
+        .as_u64()
+        .ok_or_else(|| bad("continue key is not valid"))?;
+    let start = v["start"]
+        .as_str()
+        .unwrap_or("")
+        .trim_end_matches('\u{0}')
+        .to_string();
     Ok((rv, start))
 }
 
@@ -224,10 +246,17 @@ pub fn validate_list_options(ctx: &Ctx, watch: bool) -> ApiResult<()> {
     let sie = ctx.q("sendInitialEvents");
     let opts = |c: Cause| Err(errors::invalid_options("ListOptions", vec![c]));
     if !matches!(rvm, "" | "Exact" | "NotOlderThan") {
-        return opts(Cause::not_supported("resourceVersionMatch", &format!("{rvm:?}"), &["Exact", "NotOlderThan", ""]));
+        return opts(Cause::not_supported(
+            "resourceVersionMatch",
+            &format!("{rvm:?}"),
+            &["Exact", "NotOlderThan", ""],
+        ));
     }
     if sie.is_some() && !watch {
-        return opts(Cause::forbidden("sendInitialEvents", "sendInitialEvents is forbidden for list"));
+        return opts(Cause::forbidden(
+            "sendInitialEvents",
+            "sendInitialEvents is forbidden for list",
+        ));
     }
     if watch {
         if sie == Some("true") && rvm != "NotOlderThan" {
@@ -237,15 +266,24 @@ pub fn validate_list_options(ctx: &Ctx, watch: bool) -> ApiResult<()> {
             ));
         }
         if sie.is_none() && !rvm.is_empty() {
-            return opts(Cause::forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"));
+            return opts(Cause::forbidden(
+                "resourceVersionMatch",
+                "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+            ));
         }
         return Ok(());
     }
     if !rvm.is_empty() && rv.is_empty() {
-        return opts(Cause::forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden unless resourceVersion is provided"));
+        return opts(Cause::forbidden(
+            "resourceVersionMatch",
+            "resourceVersionMatch is forbidden unless resourceVersion is provided",
+        ));
     }
     if rvm == "Exact" && rv == "0" {
-        return opts(Cause::forbidden("resourceVersionMatch", "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\""));
+        return opts(Cause::forbidden(
+            "resourceVersionMatch",
+            "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
+        ));
     }
     Ok(())
 }
@@ -253,12 +291,16 @@ pub fn validate_list_options(ctx: &Ctx, watch: bool) -> ApiResult<()> {
 pub fn serve(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str) -> ApiResult<Reply> {
     validate_list_options(ctx, false)?;
     let sel = Selector::from_ctx(ctx, rt)?;
-    let limit = parse_int(ctx, "limit")?.filter(|l| *l > 0).map(|l| l as usize);
+    let limit = parse_int(ctx, "limit")?
+        .filter(|l| *l > 0)
+        .map(|l| l as usize);
     let rv_q = ctx.q("resourceVersion").unwrap_or("");
     let rvm = ctx.q("resourceVersionMatch").unwrap_or("");
     let cont = ctx.q("continue").filter(|c| !c.is_empty());
     if cont.is_some() && !rv_q.is_empty() && rv_q != "0" {
-        return Err(errors::bad_request("specifying resource version is not allowed when using continue"));
+        return Err(errors::bad_request(
+            "specifying resource version is not allowed when using continue",
+        ));
     }
     let ns_opt = (!ns.is_empty()).then_some(ns);
     let st = shared.lock();
@@ -274,14 +316,21 @@ pub fn serve(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str) -> Ap
                 504,
                 "Timeout",
                 &format!("Timeout: Too large resource version: {rv}, current: {current}"),
-                Some(json!({"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}], "retryAfterSeconds": 1})),
+                Some(
+                    json!({"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}], "retryAfterSeconds": 1}),
+                ),
             );
             e.headers.push(("retry-after".into(), "1".into()));
             return Err(e);
         }
         if rvm == "Exact" {
             if rv < st.store.window_start {
-                return Err(errors::status(410, "Expired", "The resourceVersion for the provided list is too old.", None));
+                return Err(errors::status(
+                    410,
+                    "Expired",
+                    "The resourceVersion for the provided list is too old.",
+                    None,
+                ));
             }
             (st.store.list_at(&rt.storage, ns_opt, rv), rv, String::new())
         } else {
@@ -292,7 +341,11 @@ pub fn serve(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str) -> Ap
     };
     drop(st);
     // The watch cache (resourceVersion=0) ignores limit.
-    let limit = if rv_q == "0" && cont.is_none() { None } else { limit };
+    let limit = if rv_q == "0" && cont.is_none() {
+        None
+    } else {
+        limit
+    };
     let all: Vec<Value> = items
         .into_iter()
         .filter(|o| keep_kind(rt, o))
@@ -319,5 +372,9 @@ fn keep_kind(_rt: &ResourceType, _o: &Value) -> bool {
 }
 
 pub fn sort_key(o: &Value) -> String {
-    format!("{}/{}", o["metadata"]["namespace"].as_str().unwrap_or(""), o["metadata"]["name"].as_str().unwrap_or(""))
+    format!(
+        "{}/{}",
+        o["metadata"]["namespace"].as_str().unwrap_or(""),
+        o["metadata"]["name"].as_str().unwrap_or("")
+    )
 }

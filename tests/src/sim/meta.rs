@@ -14,7 +14,9 @@ const QUALIFIED_NAME: &str = "name part must consist of alphanumeric characters,
 pub fn random_suffix() -> String {
     const ALPHA: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut r = rand::rng();
-    (0..5).map(|_| ALPHA[r.random_range(0..ALPHA.len())] as char).collect()
+    (0..5)
+        .map(|_| ALPHA[r.random_range(0..ALPHA.len())] as char)
+        .collect()
 }
 
 fn is_subdomain(s: &str) -> bool {
@@ -24,7 +26,8 @@ fn is_subdomain(s: &str) -> bool {
 pub fn is_label(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && b[0] != b'-'
         && b[b.len() - 1] != b'-'
 }
@@ -33,7 +36,8 @@ fn is_label_value(s: &str) -> bool {
     let b = s.as_bytes();
     b.is_empty()
         || (b.len() <= 63
-            && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
             && b[0].is_ascii_alphanumeric()
             && b[b.len() - 1].is_ascii_alphanumeric())
 }
@@ -42,14 +46,22 @@ fn name_causes(field: &str, name: &str, label_only: bool) -> Vec<Cause> {
     let mut out = Vec::new();
     if label_only {
         if name.len() > 63 {
-            out.push(Cause::invalid(field, &json!(name), "must be no more than 63 characters"));
+            out.push(Cause::invalid(
+                field,
+                &json!(name),
+                "must be no more than 63 characters",
+            ));
         }
         if !is_label(name) {
             out.push(Cause::invalid(field, &json!(name), DNS1123_LABEL));
         }
     } else {
         if name.len() > 253 {
-            out.push(Cause::invalid(field, &json!(name), "must be no more than 253 characters"));
+            out.push(Cause::invalid(
+                field,
+                &json!(name),
+                "must be no more than 253 characters",
+            ));
         }
         if !is_subdomain(name) {
             out.push(Cause::invalid(field, &json!(name), DNS1123_SUBDOMAIN));
@@ -67,7 +79,8 @@ fn label_key_causes(field: &str, key: &str) -> Vec<Cause> {
     let b = name.as_bytes();
     let ok = !b.is_empty()
         && b.len() <= 63
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
         && b[0].is_ascii_alphanumeric()
         && b[b.len() - 1].is_ascii_alphanumeric();
     if !ok {
@@ -76,7 +89,11 @@ fn label_key_causes(field: &str, key: &str) -> Vec<Cause> {
     if let Some(p) = prefix
         && !is_subdomain(p)
     {
-        out.push(Cause::invalid(field, &json!(key), &format!("prefix part {DNS1123_SUBDOMAIN}")));
+        out.push(Cause::invalid(
+            field,
+            &json!(key),
+            &format!("prefix part {DNS1123_SUBDOMAIN}"),
+        ));
     }
     out
 }
@@ -87,7 +104,10 @@ pub fn validate_meta(rt: &ResourceType, obj: &Value, old: Option<&Value>) -> Vec
     let mut out = Vec::new();
     let name = meta["name"].as_str().unwrap_or("");
     if name.is_empty() {
-        out.push(Cause::required("metadata.name", "name or generateName is required"));
+        out.push(Cause::required(
+            "metadata.name",
+            "name or generateName is required",
+        ));
     } else {
         let label_only = matches!(rt.builtin, Builtin::Namespace);
         out.extend(name_causes("metadata.name", name, label_only));
@@ -98,7 +118,11 @@ pub fn validate_meta(rt: &ResourceType, obj: &Value, old: Option<&Value>) -> Vec
             let s = v.as_str().unwrap_or("");
             if !is_label_value(s) {
                 if s.len() > 63 {
-                    out.push(Cause::invalid("metadata.labels", v, "must be no more than 63 characters"));
+                    out.push(Cause::invalid(
+                        "metadata.labels",
+                        v,
+                        "must be no more than 63 characters",
+                    ));
                 }
                 out.push(Cause::invalid("metadata.labels", v, LABEL_VALUE));
             }
@@ -113,7 +137,10 @@ pub fn validate_meta(rt: &ResourceType, obj: &Value, old: Option<&Value>) -> Vec
         && old["metadata"]["deletionTimestamp"].is_string()
     {
         let before = super::write::finalizers(old);
-        let new: Vec<String> = super::write::finalizers(obj).into_iter().filter(|f| !before.contains(f)).collect();
+        let new: Vec<String> = super::write::finalizers(obj)
+            .into_iter()
+            .filter(|f| !before.contains(f))
+            .collect();
         if !new.is_empty() {
             let list: Vec<String> = new.iter().map(|f| format!("{f:?}")).collect();
             let msg = format!(

@@ -5,8 +5,8 @@
 pub mod api;
 pub mod auth;
 pub mod builtin;
-pub mod decode;
 pub mod controllers;
+pub mod decode;
 pub mod discovery;
 pub mod errors;
 pub mod fields;
@@ -44,7 +44,10 @@ pub struct Counters {
 
 impl Counters {
     pub fn requests_for(&self, verb: &str, resource: &str) -> u64 {
-        self.requests.get(&(verb.to_string(), resource.to_string())).copied().unwrap_or(0)
+        self.requests
+            .get(&(verb.to_string(), resource.to_string()))
+            .copied()
+            .unwrap_or(0)
     }
     pub fn total_writes(&self) -> u64 {
         self.writes.values().sum()
@@ -75,10 +78,16 @@ impl Shared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
     pub fn admission(&self) -> Arc<dyn Admission> {
-        self.admission.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.admission
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
     pub fn schema(&self) -> Arc<dyn SchemaHooks> {
-        self.schema.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.schema
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
@@ -93,7 +102,10 @@ pub struct SimOptions {
 
 impl Default for SimOptions {
     fn default() -> Self {
-        SimOptions { controllers: true, port: 0 }
+        SimOptions {
+            controllers: true,
+            port: 0,
+        }
     }
 }
 
@@ -124,7 +136,10 @@ impl Sim {
             admission: RwLock::new(Arc::new(NoAdmission)),
             schema: RwLock::new(Arc::new(BasicSchema)),
             tokens: Mutex::new(HashMap::from([
-                (ADMIN_TOKEN.to_string(), UserInfo::cert("admin", &["system:masters"])),
+                (
+                    ADMIN_TOKEN.to_string(),
+                    UserInfo::cert("admin", &["system:masters"]),
+                ),
                 (NOBODY_TOKEN.to_string(), UserInfo::cert("nobody", &[])),
             ])),
             controllers: std::sync::atomic::AtomicBool::new(opts.controllers),
@@ -140,8 +155,19 @@ impl Sim {
         tasks.push(tokio::spawn(controllers::run(shared.clone())));
         let dir = tempfile::tempdir()?;
         let kubeconfig = dir.path().join("kubeconfig");
-        std::fs::write(&kubeconfig, kubeconfig_yaml(&format!("https://{https}"), &ca_pem, ADMIN_TOKEN))?;
-        Ok(Sim { shared, http, https, ca_pem, _dir: dir, kubeconfig, tasks })
+        std::fs::write(
+            &kubeconfig,
+            kubeconfig_yaml(&format!("https://{https}"), &ca_pem, ADMIN_TOKEN),
+        )?;
+        Ok(Sim {
+            shared,
+            http,
+            https,
+            ca_pem,
+            _dir: dir,
+            kubeconfig,
+            tasks,
+        })
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -187,15 +213,25 @@ impl Sim {
     }
 
     pub fn set_admission(&self, a: Arc<dyn Admission>) {
-        *self.shared.admission.write().unwrap_or_else(|p| p.into_inner()) = a;
+        *self
+            .shared
+            .admission
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = a;
     }
     pub fn set_schema_hooks(&self, s: Arc<dyn SchemaHooks>) {
-        *self.shared.schema.write().unwrap_or_else(|p| p.into_inner()) = s;
+        *self
+            .shared
+            .schema
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = s;
     }
 
     /// Turns the built-in controllers (GC, namespace, serviceaccount) on or off.
     pub fn set_controllers(&self, on: bool) {
-        self.shared.controllers.store(on, std::sync::atomic::Ordering::SeqCst);
+        self.shared
+            .controllers
+            .store(on, std::sync::atomic::Ordering::SeqCst);
         self.shared.wake.notify_one();
     }
 
@@ -205,7 +241,10 @@ impl Sim {
     }
 
     /// Creates CRDs (they are established immediately) and waits until they are served.
-    pub async fn install_crds(&self, crds: &[k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition]) -> anyhow::Result<()> {
+    pub async fn install_crds(
+        &self,
+        crds: &[k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition],
+    ) -> anyhow::Result<()> {
         for crd in crds {
             let body = serde_json::to_value(crd)?;
             api::create_crd_direct(&self.shared, body)?;
@@ -222,7 +261,11 @@ impl Sim {
 
     /// Current stored object (raw), for assertions.
     pub fn object(&self, storage: &str, ns: &str, name: &str) -> Option<Value> {
-        self.shared.lock().store.get(&(storage.into(), ns.into(), name.into())).cloned()
+        self.shared
+            .lock()
+            .store
+            .get(&(storage.into(), ns.into(), name.into()))
+            .cloned()
     }
 }
 

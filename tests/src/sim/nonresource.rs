@@ -23,7 +23,10 @@ pub async fn serve(shared: &Arc<Shared>, ctx: &Ctx) -> ApiResult<Reply> {
         "/healthz" | "/livez" => Ok(Reply::text(200, "ok")),
         "/readyz" => {
             if ctx.q("verbose").is_some() {
-                Ok(Reply::text(200, "[+]ping ok\n[+]log ok\n[+]informer-sync ok\nreadyz check passed\n"))
+                Ok(Reply::text(
+                    200,
+                    "[+]ping ok\n[+]log ok\n[+]informer-sync ok\nreadyz check passed\n",
+                ))
             } else {
                 Ok(Reply::text(200, "ok"))
             }
@@ -32,7 +35,11 @@ pub async fn serve(shared: &Arc<Shared>, ctx: &Ctx) -> ApiResult<Reply> {
             if discovery::wants_aggregated(accept) {
                 return Ok(aggregated_reply(discovery::aggregated(&rs, true)));
             }
-            let addr = shared.server_address.lock().map(|a| a.clone()).unwrap_or_default();
+            let addr = shared
+                .server_address
+                .lock()
+                .map(|a| a.clone())
+                .unwrap_or_default();
             Ok(Reply::json(200, discovery::api_versions(&addr)))
         }
         "/apis" => {
@@ -59,7 +66,10 @@ pub async fn serve(shared: &Arc<Shared>, ctx: &Ctx) -> ApiResult<Reply> {
 
 fn aggregated_reply(v: Value) -> Reply {
     let mut r = Reply::json(200, v);
-    r.headers.push(("content-type".into(), "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList".into()));
+    r.headers.push((
+        "content-type".into(),
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList".into(),
+    ));
     r.headers.push(("vary".into(), "Accept".into()));
     r
 }
@@ -79,7 +89,11 @@ pub async fn review(_shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType) -> ApiR
             out["spec"] = body["spec"].clone();
             let groups: Vec<String> = body["spec"]["groups"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|g| g.as_str().map(String::from)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|g| g.as_str().map(String::from))
+                        .collect()
+                })
                 .unwrap_or_default();
             out["status"] = json!({"allowed": groups.iter().any(|g| g == "system:masters")});
         }
@@ -88,7 +102,14 @@ pub async fn review(_shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType) -> ApiR
     Ok(Reply::json(201, out))
 }
 
-pub async fn token_request(_shared: &Arc<Shared>, _ctx: &Ctx, _rt: &ResourceType, _ns: &str, _name: &str, _sub: &str) -> ApiResult<Reply> {
+pub async fn token_request(
+    _shared: &Arc<Shared>,
+    _ctx: &Ctx,
+    _rt: &ResourceType,
+    _ns: &str,
+    _name: &str,
+    _sub: &str,
+) -> ApiResult<Reply> {
     // ServiceAccount tokens are signed by the tokens module (not integrated yet).
     Err(errors::not_found_generic())
 }

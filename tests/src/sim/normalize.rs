@@ -66,7 +66,11 @@ impl Normalizer {
     }
 
     pub fn set_rvs(&mut self, all: &BTreeSet<u64>) {
-        self.rv_rank = all.iter().enumerate().map(|(i, v)| (v.to_string(), i + 1)).collect();
+        self.rv_rank = all
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.to_string(), i + 1))
+            .collect();
     }
 
     fn rv(&self, s: &str) -> String {
@@ -77,7 +81,9 @@ impl Normalizer {
     }
 
     fn uid(&mut self, u: &str) -> String {
-        if u == "00000000-0000-0000-0000-000000000000" || u == "11111111-2222-3333-4444-555555555555" {
+        if u == "00000000-0000-0000-0000-000000000000"
+            || u == "11111111-2222-3333-4444-555555555555"
+        {
             return u.into();
         }
         let n = self.uids.len() + 1;
@@ -101,13 +107,20 @@ impl Normalizer {
             return "<pem>".into();
         }
         let mut out = s.to_string();
-        let uuids: Vec<String> = self.uuid.find_iter(&out).map(|m| m.as_str().to_string()).collect();
+        let uuids: Vec<String> = self
+            .uuid
+            .find_iter(&out)
+            .map(|m| m.as_str().to_string())
+            .collect();
         for u in uuids {
             let r = self.uid(&u);
             out = out.replace(&u, &r);
         }
         out = self.time.replace_all(&out, "<time>").into_owned();
-        out = self.x509.replace_all(&out, "X509SHA256=<cert-sha256>").into_owned();
+        out = self
+            .x509
+            .replace_all(&out, "X509SHA256=<cert-sha256>")
+            .into_owned();
         out = self.jwt.replace_all(&out, "<jwt>").into_owned();
         let ranks = &self.rv_rank;
         out = self
@@ -128,7 +141,11 @@ impl Normalizer {
             Value::Object(m) => {
                 let keys: Vec<String> = m.keys().cloned().collect();
                 for k in keys {
-                    let nk = if k.contains("k:{") { self.string(&k, "") } else { k.clone() };
+                    let nk = if k.contains("k:{") {
+                        self.string(&k, "")
+                    } else {
+                        k.clone()
+                    };
                     if let Some(mut c) = m.remove(&k) {
                         self.value(&mut c, &k);
                         m.insert(nk, c);

@@ -21,17 +21,29 @@ fn negotiate(ctx: &Ctx, list: bool) -> ApiResult<As> {
     for part in accept.split(',') {
         let p = part.trim();
         let media = p.split(';').next().unwrap_or("").trim();
-        let params: Vec<(&str, &str)> =
-            p.split(';').skip(1).filter_map(|kv| kv.trim().split_once('=')).collect();
+        let params: Vec<(&str, &str)> = p
+            .split(';')
+            .skip(1)
+            .filter_map(|kv| kv.trim().split_once('='))
+            .collect();
         let get = |k: &str| params.iter().find(|(n, _)| *n == k).map(|(_, v)| *v);
-        if !matches!(media, "application/json" | "application/yaml" | "*/*" | "application/*") {
+        if !matches!(
+            media,
+            "application/json" | "application/yaml" | "*/*" | "application/*"
+        ) {
             continue;
         }
         match get("as") {
             None => return Ok(As::Plain),
-            Some("Table") if get("v") == Some("v1") && get("g") == Some("meta.k8s.io") => return Ok(As::Table),
-            Some("PartialObjectMetadata") if !list && get("v") == Some("v1") => return Ok(As::Partial),
-            Some("PartialObjectMetadataList") if list && get("v") == Some("v1") => return Ok(As::Partial),
+            Some("Table") if get("v") == Some("v1") && get("g") == Some("meta.k8s.io") => {
+                return Ok(As::Table);
+            }
+            Some("PartialObjectMetadata") if !list && get("v") == Some("v1") => {
+                return Ok(As::Partial);
+            }
+            Some("PartialObjectMetadataList") if list && get("v") == Some("v1") => {
+                return Ok(As::Partial);
+            }
             _ => continue,
         }
     }
@@ -53,12 +65,20 @@ pub fn object_reply(ctx: &Ctx, rt: &ResourceType, obj: Value, code: u16) -> ApiR
         As::Partial => Ok(Reply::json(code, partial(&obj))),
         As::Table => {
             let rv = obj["metadata"]["resourceVersion"].clone();
-            Ok(Reply::json(code, table(ctx, rt, &[obj], json!({"resourceVersion": rv}))))
+            Ok(Reply::json(
+                code,
+                table(ctx, rt, &[obj], json!({"resourceVersion": rv})),
+            ))
         }
     }
 }
 
-pub fn list_reply(ctx: &Ctx, rt: &ResourceType, items: Vec<Value>, meta: Value) -> ApiResult<Reply> {
+pub fn list_reply(
+    ctx: &Ctx,
+    rt: &ResourceType,
+    items: Vec<Value>,
+    meta: Value,
+) -> ApiResult<Reply> {
     match negotiate(ctx, true)? {
         As::Plain => {
             let items: Vec<Value> = if rt.is_custom() {
@@ -75,7 +95,10 @@ pub fn list_reply(ctx: &Ctx, rt: &ResourceType, items: Vec<Value>, meta: Value) 
                     })
                     .collect()
             };
-            Ok(Reply::json(200, json!({"kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": meta, "items": items})))
+            Ok(Reply::json(
+                200,
+                json!({"kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": meta, "items": items}),
+            ))
         }
         As::Partial => {
             let items: Vec<Value> = items.iter().map(partial).collect();
@@ -96,9 +119,15 @@ fn col(name: &str, ty: &str, format: &str, desc: &str, priority: i64) -> Value {
 }
 
 fn age(obj: &Value) -> String {
-    let Some(ts) = obj["metadata"]["creationTimestamp"].as_str() else { return "<unknown>".into() };
-    let Ok(t) = chrono::DateTime::parse_from_rfc3339(ts) else { return "<unknown>".into() };
-    let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds().max(0);
+    let Some(ts) = obj["metadata"]["creationTimestamp"].as_str() else {
+        return "<unknown>".into();
+    };
+    let Ok(t) = chrono::DateTime::parse_from_rfc3339(ts) else {
+        return "<unknown>".into();
+    };
+    let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc))
+        .num_seconds()
+        .max(0);
     if secs < 120 {
         format!("{secs}s")
     } else if secs < 3600 {
@@ -116,10 +145,12 @@ fn json_path(obj: &Value, path: &str) -> Value {
     cur.clone()
 }
 
+type Cell = Box<dyn Fn(&Value) -> Value>;
+
 fn table(ctx: &Ctx, rt: &ResourceType, items: &[Value], meta: Value) -> Value {
     let include = ctx.q("includeObject").unwrap_or("Metadata");
     let mut cols = vec![col("Name", "string", "name", NAME_DESC, 0)];
-    let mut cells: Vec<Box<dyn Fn(&Value) -> Value>> = vec![Box::new(|o: &Value| o["metadata"]["name"].clone())];
+    let mut cells: Vec<Cell> = vec![Box::new(|o: &Value| o["metadata"]["name"].clone())];
     if rt.is_custom() {
         cols = vec![col("Name", "string", "name", NAME_DESC, 0)];
         for pc in &rt.printer_columns {
@@ -128,10 +159,24 @@ fn table(ctx: &Ctx, rt: &ResourceType, items: &[Value], meta: Value) -> Value {
             let format = pc["format"].as_str().unwrap_or("").to_string();
             let jp = pc["jsonPath"].as_str().unwrap_or("").to_string();
             let is_date = ty == "date";
-            cols.push(col(pc["name"].as_str().unwrap_or(""), &ty, &format, &desc, pc["priority"].as_i64().unwrap_or(0)));
+            cols.push(col(
+                pc["name"].as_str().unwrap_or(""),
+                &ty,
+                &format,
+                &desc,
+                pc["priority"].as_i64().unwrap_or(0),
+            ));
             cells.push(Box::new(move |o: &Value| {
                 let v = json_path(o, &jp);
-                if is_date { if v.is_null() { Value::Null } else { json!(age(o)) } } else { v }
+                if is_date {
+                    if v.is_null() {
+                        Value::Null
+                    } else {
+                        json!(age(o))
+                    }
+                } else {
+                    v
+                }
             }));
         }
     } else {
@@ -139,7 +184,9 @@ fn table(ctx: &Ctx, rt: &ResourceType, items: &[Value], meta: Value) -> Value {
             cols.push(col("Type", "string", "", "Used to facilitate programmatic handling of secret data. More info: https://kubernetes.io/docs/concepts/configuration/secret/#secret-types", 0));
             cols.push(col("Data", "string", "", "Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' or '.'. The serialized form of the secret data is a base64 encoded string, representing the arbitrary (possibly non-string) data value here. Described in https://tools.ietf.org/html/rfc4648#section-4", 0));
             cells.push(Box::new(|o: &Value| o["type"].clone()));
-            cells.push(Box::new(|o: &Value| json!(o["data"].as_object().map(|m| m.len()).unwrap_or(0))));
+            cells.push(Box::new(|o: &Value| {
+                json!(o["data"].as_object().map(|m| m.len()).unwrap_or(0))
+            }));
         }
         cols.push(col("Age", "string", "", AGE_DESC, 0));
         cells.push(Box::new(|o: &Value| json!(age(o))));
@@ -148,7 +195,10 @@ fn table(ctx: &Ctx, rt: &ResourceType, items: &[Value], meta: Value) -> Value {
         .iter()
         .map(|o| {
             let mut r = Map::new();
-            r.insert("cells".into(), Value::Array(cells.iter().map(|f| f(o)).collect()));
+            r.insert(
+                "cells".into(),
+                Value::Array(cells.iter().map(|f| f(o)).collect()),
+            );
             match include {
                 "None" => {}
                 "Object" => {
@@ -175,10 +225,18 @@ fn scalar(v: &Value) -> String {
     match v {
         Value::String(s) => {
             let plain = !s.is_empty()
-                && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
-                && !matches!(s.as_str(), "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n")
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+                && !matches!(
+                    s.as_str(),
+                    "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n"
+                )
                 && s.parse::<f64>().is_err();
-            if plain { s.clone() } else { serde_json::to_string(s).unwrap_or_default() }
+            if plain {
+                s.clone()
+            } else {
+                serde_json::to_string(s).unwrap_or_default()
+            }
         }
         Value::Null => "null".into(),
         other => other.to_string(),

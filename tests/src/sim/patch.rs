@@ -77,11 +77,29 @@ pub fn strategic_merge(target: &mut Value, patch: &Value, ty: &Ty) {
 }
 
 fn patch_error() -> errors::ApiError {
-    errors::status(422, "Invalid", "the server rejected our request due to an error in our request", Some(json!({})))
+    errors::status(
+        422,
+        "Invalid",
+        "the server rejected our request due to an error in our request",
+        Some(json!({})),
+    )
 }
 
-pub async fn serve(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str, name: &str, sub: &str) -> ApiResult<Reply> {
-    let ct = ctx.content_type().split(';').next().unwrap_or("").trim().to_string();
+pub async fn serve(
+    shared: &Arc<Shared>,
+    ctx: &Ctx,
+    rt: &ResourceType,
+    ns: &str,
+    name: &str,
+    sub: &str,
+) -> ApiResult<Reply> {
+    let ct = ctx
+        .content_type()
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
     let kind = match ct.as_str() {
         "application/merge-patch+json" => "merge",
         "application/json-patch+json" => "json",
@@ -93,14 +111,20 @@ pub async fn serve(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str,
                 false,
             ));
         }
-        _ => return Err(errors::unsupported_media("415: Unsupported Media Type", true)),
+        _ => {
+            return Err(errors::unsupported_media(
+                "415: Unsupported Media Type",
+                true,
+            ));
+        }
     };
     let opts_kind = "PatchOptions";
     let opts = write::write_opts(ctx, opts_kind)?;
     if kind == "apply" {
         return apply(shared, ctx, rt, ns, name, sub, opts).await;
     }
-    let body = decode::json(&ctx.body).map_err(|e| errors::bad_request(&format!("error decoding patch: {e}")))?;
+    let body = decode::json(&ctx.body)
+        .map_err(|e| errors::bad_request(&format!("error decoding patch: {e}")))?;
     let old = shared.lock().store.get(&write::key(rt, ns, name)).cloned();
     let old = old.ok_or_else(|| errors::not_found(&rt.plural, &rt.group, name))?;
     let current = builtin::present(rt, old.clone());
@@ -119,7 +143,10 @@ pub async fn serve(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str,
         }
     }
     // A resourceVersion in the patch is a precondition.
-    let rv = new["metadata"]["resourceVersion"].as_str().unwrap_or("").to_string();
+    let rv = new["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
     if !rv.is_empty() && rv != old["metadata"]["resourceVersion"].as_str().unwrap_or("") {
         return Err(errors::conflict_modified(&rt.plural, &rt.group, name));
     }
@@ -128,13 +155,20 @@ pub async fn serve(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str,
         let mut unknown = Vec::new();
         typeinfo::unknown_fields(&new, &rt.ty, "", &mut unknown);
         if !unknown.is_empty() && opts.field_validation == "Strict" {
-            let msgs: Vec<String> = unknown.iter().map(|p| format!("unknown field {p:?}")).collect();
+            let msgs: Vec<String> = unknown
+                .iter()
+                .map(|p| format!("unknown field {p:?}"))
+                .collect();
             let text = new.to_string();
             return Err(errors::invalid(
                 "",
                 "",
                 "",
-                vec![Cause::invalid("patch", &json!(text), &format!("strict decoding error: {}", msgs.join(", ")))],
+                vec![Cause::invalid(
+                    "patch",
+                    &json!(text),
+                    &format!("strict decoding error: {}", msgs.join(", ")),
+                )],
             ));
         }
         if opts.field_validation != "Ignore" {
@@ -143,38 +177,63 @@ pub async fn serve(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str,
         typeinfo::prune(&mut new, &rt.ty);
         write::check_shape(&new, rt)?;
     }
-    let (stored, w, code) = write::finish_update(shared, ctx, rt, ns, name, sub, old, new, &opts, None).await?;
+    let (stored, w, code) =
+        write::finish_update(shared, ctx, rt, ns, name, sub, old, new, &opts, None).await?;
     warnings.extend(w);
     let mut r = output::object_reply(ctx, rt, builtin::present(rt, stored), code)?;
     r.warnings = warnings;
     Ok(r)
 }
 
-async fn apply(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str, name: &str, sub: &str, opts: WriteOpts) -> ApiResult<Reply> {
+async fn apply(
+    shared: &Arc<Shared>,
+    ctx: &Ctx,
+    rt: &ResourceType,
+    ns: &str,
+    name: &str,
+    sub: &str,
+    opts: WriteOpts,
+) -> ApiResult<Reply> {
     if ctx.q("fieldManager").is_none_or(str::is_empty) {
         return Err(errors::invalid_options(
             "PatchOptions",
-            vec![Cause::required("fieldManager", "is required for apply patch")],
+            vec![Cause::required(
+                "fieldManager",
+                "is required for apply patch",
+            )],
         ));
     }
     let cfg = decode::yaml(&ctx.body)
-        .map_err(|e| errors::bad_request(&format!("error decoding YAML: error converting YAML to JSON: yaml: {e}")))?
+        .map_err(|e| {
+            errors::bad_request(&format!(
+                "error decoding YAML: error converting YAML to JSON: yaml: {e}"
+            ))
+        })?
         .value;
     let av = cfg["apiVersion"].as_str().unwrap_or("");
     let kind = cfg["kind"].as_str().unwrap_or("");
     if av.is_empty() || kind.is_empty() {
         let (g, v) = av.split_once('/').unwrap_or(("", av));
-        return Err(errors::bad_request(&format!("invalid object type: {g}/{v}, Kind={kind}")));
+        return Err(errors::bad_request(&format!(
+            "invalid object type: {g}/{v}, Kind={kind}"
+        )));
     }
     let mut unknown = Vec::new();
     typeinfo::unknown_fields(&cfg, &rt.ty, "", &mut unknown);
     if let Some(first) = unknown.first() {
         let (g, v) = (rt.group.as_str(), rt.version.as_str());
-        let target = if rt.namespaced { format!("{ns}/{name}") } else { name.to_string() };
+        let target = if rt.namespaced {
+            format!("{ns}/{name}")
+        } else {
+            name.to_string()
+        };
         return Err(errors::status(
             500,
             "",
-            &format!("failed to create typed patch object ({target}; {g}/{v}, Kind={}): .{first}: field not declared in schema", rt.kind),
+            &format!(
+                "failed to create typed patch object ({target}; {g}/{v}, Kind={}): .{first}: field not declared in schema",
+                rt.kind
+            ),
             None,
         ));
     }
@@ -186,7 +245,9 @@ async fn apply(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str, nam
         // The main resource ignores status in an applied config and /status ignores the rest.
         if let Some(m) = cfg_for_merge.as_object_mut() {
             if sub == "status" {
-                m.retain(|k, _| matches!(k.as_str(), "apiVersion" | "kind" | "metadata" | "status"));
+                m.retain(|k, _| {
+                    matches!(k.as_str(), "apiVersion" | "kind" | "metadata" | "status")
+                });
             } else {
                 m.remove("status");
             }
@@ -197,7 +258,15 @@ async fn apply(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str, nam
             meta.retain(|k, _| k == "name" || k == "namespace");
         }
     }
-    let (merged, managed) = fields::apply(rt, live.as_ref(), &cfg_for_merge, &opts.manager, opts.force, sub, &now)?;
+    let (merged, managed) = fields::apply(
+        rt,
+        live.as_ref(),
+        &cfg_for_merge,
+        &opts.manager,
+        opts.force,
+        sub,
+        &now,
+    )?;
     let body_name = cfg["metadata"]["name"].as_str().unwrap_or("");
     if body_name != name {
         return Err(errors::bad_request(&format!(
@@ -206,12 +275,26 @@ async fn apply(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str, nam
     }
     match old {
         Some(old) => {
-            let (stored, w, code) =
-                write::finish_update(shared, ctx, rt, ns, name, sub, old, merged, &opts, Some(managed)).await?;
+            let (stored, w, code) = write::finish_update(
+                shared,
+                ctx,
+                rt,
+                ns,
+                name,
+                sub,
+                old,
+                merged,
+                &opts,
+                Some(managed),
+            )
+            .await?;
             let mut r = output::object_reply(ctx, rt, builtin::present(rt, stored), code)?;
             r.warnings = w;
             Ok(r)
         }
-        None => super::write::create_object(shared, ctx, rt, ns, merged, &opts, vec![], Some(managed)).await,
+        None => {
+            super::write::create_object(shared, ctx, rt, ns, merged, &opts, vec![], Some(managed))
+                .await
+        }
     }
 }

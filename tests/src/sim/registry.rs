@@ -45,7 +45,11 @@ pub struct ResourceType {
 
 impl ResourceType {
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() { self.version.clone() } else { format!("{}/{}", self.group, self.version) }
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
     }
     pub fn list_kind(&self) -> String {
         format!("{}List", self.kind)
@@ -55,7 +59,16 @@ impl ResourceType {
     }
 }
 
-const CRUD: &[&str] = &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+const CRUD: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
 
 #[allow(clippy::too_many_arguments)]
 fn builtin(
@@ -78,10 +91,18 @@ fn builtin(
         namespaced,
         short_names: short.iter().map(|s| s.to_string()).collect(),
         categories: vec![],
-        verbs: if b == Builtin::Review { vec!["create"] } else { CRUD.to_vec() },
+        verbs: if b == Builtin::Review {
+            vec!["create"]
+        } else {
+            CRUD.to_vec()
+        },
         has_status: matches!(b, Builtin::Namespace | Builtin::Crd),
         builtin: b,
-        storage: if plural == "events" { "events".into() } else { qualified(plural, group) },
+        storage: if plural == "events" {
+            "events".into()
+        } else {
+            qualified(plural, group)
+        },
         ty: typeinfo::builtin(ty_key).unwrap_or(Ty::Any),
         schema: None,
         printer_columns: vec![],
@@ -90,19 +111,93 @@ fn builtin(
 }
 
 fn qualified(plural: &str, group: &str) -> String {
-    if group.is_empty() { plural.into() } else { format!("{plural}.{group}") }
+    if group.is_empty() {
+        plural.into()
+    } else {
+        format!("{plural}.{group}")
+    }
 }
 
 pub fn builtins() -> Vec<ResourceType> {
     use Builtin::*;
     let mut v = vec![
-        builtin("", "namespaces", "namespace", "Namespace", false, &["ns"], Namespace, "Q3oi5N2YM8M=", "Namespace"),
-        builtin("", "secrets", "secret", "Secret", true, &[], Secret, "S6u1pOWzb84=", "Secret"),
-        builtin("", "configmaps", "configmap", "ConfigMap", true, &["cm"], ConfigMap, "qFsyl6wFWjQ=", "ConfigMap"),
-        builtin("", "serviceaccounts", "serviceaccount", "ServiceAccount", true, &["sa"], ServiceAccount, "pbx9ZvyFpBE=", "ServiceAccount"),
-        builtin("", "events", "event", "Event", true, &["ev"], CoreEvent, "r2yiGXH7wu8=", "Event"),
-        builtin("events.k8s.io", "events", "event", "Event", true, &["ev"], NewEvent, "r2yiGXH7wu8=", "events.k8s.io/Event"),
-        builtin("coordination.k8s.io", "leases", "lease", "Lease", true, &[], Lease, "gqkMMb/YqFM=", "Lease"),
+        builtin(
+            "",
+            "namespaces",
+            "namespace",
+            "Namespace",
+            false,
+            &["ns"],
+            Namespace,
+            "Q3oi5N2YM8M=",
+            "Namespace",
+        ),
+        builtin(
+            "",
+            "secrets",
+            "secret",
+            "Secret",
+            true,
+            &[],
+            Secret,
+            "S6u1pOWzb84=",
+            "Secret",
+        ),
+        builtin(
+            "",
+            "configmaps",
+            "configmap",
+            "ConfigMap",
+            true,
+            &["cm"],
+            ConfigMap,
+            "qFsyl6wFWjQ=",
+            "ConfigMap",
+        ),
+        builtin(
+            "",
+            "serviceaccounts",
+            "serviceaccount",
+            "ServiceAccount",
+            true,
+            &["sa"],
+            ServiceAccount,
+            "pbx9ZvyFpBE=",
+            "ServiceAccount",
+        ),
+        builtin(
+            "",
+            "events",
+            "event",
+            "Event",
+            true,
+            &["ev"],
+            CoreEvent,
+            "r2yiGXH7wu8=",
+            "Event",
+        ),
+        builtin(
+            "events.k8s.io",
+            "events",
+            "event",
+            "Event",
+            true,
+            &["ev"],
+            NewEvent,
+            "r2yiGXH7wu8=",
+            "events.k8s.io/Event",
+        ),
+        builtin(
+            "coordination.k8s.io",
+            "leases",
+            "lease",
+            "Lease",
+            true,
+            &[],
+            Lease,
+            "gqkMMb/YqFM=",
+            "Lease",
+        ),
         builtin(
             "apiextensions.k8s.io",
             "customresourcedefinitions",
@@ -136,10 +231,50 @@ pub fn builtins() -> Vec<ResourceType> {
             "Sqi0GUgDaX0=",
             "MutatingWebhookConfiguration",
         ),
-        builtin("authentication.k8s.io", "tokenreviews", "tokenreview", "TokenReview", false, &[], Review, "", ""),
-        builtin("authentication.k8s.io", "selfsubjectreviews", "selfsubjectreview", "SelfSubjectReview", false, &[], Review, "", ""),
-        builtin("authorization.k8s.io", "selfsubjectaccessreviews", "selfsubjectaccessreview", "SelfSubjectAccessReview", false, &[], Review, "", ""),
-        builtin("authorization.k8s.io", "subjectaccessreviews", "subjectaccessreview", "SubjectAccessReview", false, &[], Review, "", ""),
+        builtin(
+            "authentication.k8s.io",
+            "tokenreviews",
+            "tokenreview",
+            "TokenReview",
+            false,
+            &[],
+            Review,
+            "",
+            "",
+        ),
+        builtin(
+            "authentication.k8s.io",
+            "selfsubjectreviews",
+            "selfsubjectreview",
+            "SelfSubjectReview",
+            false,
+            &[],
+            Review,
+            "",
+            "",
+        ),
+        builtin(
+            "authorization.k8s.io",
+            "selfsubjectaccessreviews",
+            "selfsubjectaccessreview",
+            "SelfSubjectAccessReview",
+            false,
+            &[],
+            Review,
+            "",
+            "",
+        ),
+        builtin(
+            "authorization.k8s.io",
+            "subjectaccessreviews",
+            "subjectaccessreview",
+            "SubjectAccessReview",
+            false,
+            &[],
+            Review,
+            "",
+            "",
+        ),
     ];
     for r in &mut v {
         if r.builtin == Builtin::CoreEvent || r.builtin == Builtin::NewEvent {
@@ -157,7 +292,13 @@ pub fn from_crd(crd: &Value) -> Vec<ResourceType> {
     let plural = names["plural"].as_str().unwrap_or_default();
     let kind = names["kind"].as_str().unwrap_or_default();
     let strs = |v: &Value| -> Vec<String> {
-        v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect()).unwrap_or_default()
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
     };
     let mut out = Vec::new();
     for ver in spec["versions"].as_array().into_iter().flatten() {
@@ -165,12 +306,19 @@ pub fn from_crd(crd: &Value) -> Vec<ResourceType> {
             continue;
         }
         let schema = ver["schema"]["openAPIV3Schema"].clone();
-        let ty = if schema.is_object() { typeinfo::from_openapi(&schema, kind) } else { Ty::Any };
+        let ty = if schema.is_object() {
+            typeinfo::from_openapi(&schema, kind)
+        } else {
+            Ty::Any
+        };
         out.push(ResourceType {
             group: group.into(),
             version: ver["name"].as_str().unwrap_or_default().into(),
             plural: plural.into(),
-            singular: names["singular"].as_str().map(String::from).unwrap_or_else(|| kind.to_lowercase()),
+            singular: names["singular"]
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| kind.to_lowercase()),
             kind: kind.into(),
             namespaced: spec["scope"].as_str() == Some("Namespaced"),
             short_names: strs(&names["shortNames"]),
@@ -181,8 +329,15 @@ pub fn from_crd(crd: &Value) -> Vec<ResourceType> {
             storage: qualified(plural, group),
             ty,
             schema: schema.is_object().then_some(schema),
-            printer_columns: ver["additionalPrinterColumns"].as_array().cloned().unwrap_or_default(),
-            storage_version_hash: storage_version_hash(group, ver["name"].as_str().unwrap_or_default(), kind),
+            printer_columns: ver["additionalPrinterColumns"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+            storage_version_hash: storage_version_hash(
+                group,
+                ver["name"].as_str().unwrap_or_default(),
+                kind,
+            ),
         });
     }
     out

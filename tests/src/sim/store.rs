@@ -51,7 +51,13 @@ const FIRST_RV: u64 = 100;
 impl Store {
     pub fn new() -> Self {
         let (tx, _) = broadcast::channel(4096);
-        Store { rv: FIRST_RV, objects: BTreeMap::new(), history: Vec::new(), window_start: FIRST_RV, tx }
+        Store {
+            rv: FIRST_RV,
+            objects: BTreeMap::new(),
+            history: Vec::new(),
+            window_start: FIRST_RV,
+            tx,
+        }
     }
 
     pub fn current_rv(&self) -> u64 {
@@ -102,7 +108,11 @@ impl Store {
     }
 
     pub fn keys_in_namespace(&self, ns: &str) -> Vec<Key> {
-        self.objects.keys().filter(|(_, n, _)| n == ns).cloned().collect()
+        self.objects
+            .keys()
+            .filter(|(_, n, _)| n == ns)
+            .cloned()
+            .collect()
     }
 
     pub fn all_keys(&self) -> Vec<Key> {
@@ -114,8 +124,18 @@ impl Store {
         self.rv += 1;
         obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
         let old = self.objects.insert(key.clone(), obj.clone());
-        let etype = if old.is_some() { EventType::Modified } else { EventType::Added };
-        self.record(Change { rv: self.rv, etype, key, obj: obj.clone(), old });
+        let etype = if old.is_some() {
+            EventType::Modified
+        } else {
+            EventType::Added
+        };
+        self.record(Change {
+            rv: self.rv,
+            etype,
+            key,
+            obj: obj.clone(),
+            old,
+        });
         obj
     }
 
@@ -124,7 +144,13 @@ impl Store {
         let mut obj = self.objects.remove(key)?;
         self.rv += 1;
         obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
-        self.record(Change { rv: self.rv, etype: EventType::Deleted, key: key.clone(), obj: obj.clone(), old: None });
+        self.record(Change {
+            rv: self.rv,
+            etype: EventType::Deleted,
+            key: key.clone(),
+            obj: obj.clone(),
+            old: None,
+        });
         Some(obj)
     }
 

@@ -76,7 +76,10 @@ impl Ty {
 fn st(go: &str, fields: Vec<(&str, Ty)>) -> Ty {
     Ty::Struct(Arc::new(StructTy {
         go: go.into(),
-        fields: fields.into_iter().map(|(n, t)| (n.to_string(), t)).collect(),
+        fields: fields
+            .into_iter()
+            .map(|(n, t)| (n.to_string(), t))
+            .collect(),
         preserve: false,
         value: false,
     }))
@@ -84,7 +87,10 @@ fn st(go: &str, fields: Vec<(&str, Ty)>) -> Ty {
 fn vst(go: &str, fields: Vec<(&str, Ty)>) -> Ty {
     Ty::Struct(Arc::new(StructTy {
         go: go.into(),
-        fields: fields.into_iter().map(|(n, t)| (n.to_string(), t)).collect(),
+        fields: fields
+            .into_iter()
+            .map(|(n, t)| (n.to_string(), t))
+            .collect(),
         preserve: false,
         value: true,
     }))
@@ -114,7 +120,10 @@ fn set(v: Ty) -> Ty {
     Ty::List(ListKind::Set, Box::new(v))
 }
 fn keyed(keys: &[&str], v: Ty) -> Ty {
-    Ty::List(ListKind::Map(keys.iter().map(|k| k.to_string()).collect()), Box::new(v))
+    Ty::List(
+        ListKind::Map(keys.iter().map(|k| k.to_string()).collect()),
+        Box::new(v),
+    )
 }
 
 pub fn object_meta() -> Ty {
@@ -157,7 +166,11 @@ pub fn object_meta() -> Ty {
 }
 
 fn top(go: &str, mut fields: Vec<(&str, Ty)>) -> Ty {
-    let mut all = vec![("apiVersion", s()), ("kind", s()), ("metadata", object_meta())];
+    let mut all = vec![
+        ("apiVersion", s()),
+        ("kind", s()),
+        ("metadata", object_meta()),
+    ];
     all.append(&mut fields);
     st(go, all)
 }
@@ -211,7 +224,12 @@ fn webhook(mutating: bool) -> Ty {
                         "service",
                         st(
                             "v1.ServiceReference",
-                            vec![("namespace", s()), ("name", s()), ("path", s()), ("port", i())],
+                            vec![
+                                ("namespace", s()),
+                                ("name", s()),
+                                ("path", s()),
+                                ("port", i()),
+                            ],
                         ),
                     ),
                     ("caBundle", Ty::Scalar(Scalar::Bytes)),
@@ -226,12 +244,31 @@ fn webhook(mutating: bool) -> Ty {
         ("sideEffects", s()),
         ("timeoutSeconds", i()),
         ("admissionReviewVersions", atomic(s())),
-        ("matchConditions", keyed(&["name"], st("v1.MatchCondition", vec![("name", s()), ("expression", s())]))),
+        (
+            "matchConditions",
+            keyed(
+                &["name"],
+                st(
+                    "v1.MatchCondition",
+                    vec![("name", s()), ("expression", s())],
+                ),
+            ),
+        ),
     ];
     if mutating {
         f.push(("reinvocationPolicy", s()));
     }
-    keyed(&["name"], st(if mutating { "v1.MutatingWebhook" } else { "v1.ValidatingWebhook" }, f))
+    keyed(
+        &["name"],
+        st(
+            if mutating {
+                "v1.MutatingWebhook"
+            } else {
+                "v1.ValidatingWebhook"
+            },
+            f,
+        ),
+    )
 }
 
 fn crd() -> Ty {
@@ -260,7 +297,13 @@ fn crd() -> Ty {
                         ("names", names()),
                         ("scope", s()),
                         ("versions", atomic(Ty::Any)),
-                        ("conversion", st("v1.CustomResourceConversion", vec![("strategy", s()), ("webhook", Ty::Any)])),
+                        (
+                            "conversion",
+                            st(
+                                "v1.CustomResourceConversion",
+                                vec![("strategy", s()), ("webhook", Ty::Any)],
+                            ),
+                        ),
                         ("preserveUnknownFields", b()),
                     ],
                 ),
@@ -270,7 +313,10 @@ fn crd() -> Ty {
                 vst(
                     "v1.CustomResourceDefinitionStatus",
                     vec![
-                        ("conditions", condition("v1.CustomResourceDefinitionCondition")),
+                        (
+                            "conditions",
+                            condition("v1.CustomResourceDefinitionCondition"),
+                        ),
                         ("acceptedNames", names()),
                         ("storedVersions", atomic(s())),
                     ],
@@ -281,7 +327,10 @@ fn crd() -> Ty {
 }
 
 fn series() -> Ty {
-    st("v1.EventSeries", vec![("count", i()), ("lastObservedTime", mt())])
+    st(
+        "v1.EventSeries",
+        vec![("count", i()), ("lastObservedTime", mt())],
+    )
 }
 
 fn source() -> Ty {
@@ -296,8 +345,20 @@ static BUILTIN: LazyLock<Vec<(&'static str, Ty)>> = LazyLock::new(|| {
             top(
                 "Namespace",
                 vec![
-                    ("spec", vst("v1.NamespaceSpec", vec![("finalizers", atomic(s()))])),
-                    ("status", vst("v1.NamespaceStatus", vec![("phase", s()), ("conditions", condition("v1.NamespaceCondition"))])),
+                    (
+                        "spec",
+                        vst("v1.NamespaceSpec", vec![("finalizers", atomic(s()))]),
+                    ),
+                    (
+                        "status",
+                        vst(
+                            "v1.NamespaceStatus",
+                            vec![
+                                ("phase", s()),
+                                ("conditions", condition("v1.NamespaceCondition")),
+                            ],
+                        ),
+                    ),
                 ],
             ),
         ),
@@ -317,7 +378,11 @@ static BUILTIN: LazyLock<Vec<(&'static str, Ty)>> = LazyLock::new(|| {
             "ConfigMap",
             top(
                 "ConfigMap",
-                vec![("immutable", b()), ("data", map(s())), ("binaryData", map(Ty::Scalar(Scalar::Bytes)))],
+                vec![
+                    ("immutable", b()),
+                    ("data", map(s())),
+                    ("binaryData", map(Ty::Scalar(Scalar::Bytes))),
+                ],
             ),
         ),
         (
@@ -326,7 +391,10 @@ static BUILTIN: LazyLock<Vec<(&'static str, Ty)>> = LazyLock::new(|| {
                 "ServiceAccount",
                 vec![
                     ("secrets", keyed(&["name"], object_reference())),
-                    ("imagePullSecrets", atomic(st("v1.LocalObjectReference", vec![("name", s())]))),
+                    (
+                        "imagePullSecrets",
+                        atomic(st("v1.LocalObjectReference", vec![("name", s())])),
+                    ),
                     ("automountServiceAccountToken", b()),
                 ],
             ),
@@ -397,14 +465,29 @@ static BUILTIN: LazyLock<Vec<(&'static str, Ty)>> = LazyLock::new(|| {
             ),
         ),
         ("CustomResourceDefinition", crd()),
-        ("ValidatingWebhookConfiguration", top("ValidatingWebhookConfiguration", vec![("webhooks", webhook(false))])),
-        ("MutatingWebhookConfiguration", top("MutatingWebhookConfiguration", vec![("webhooks", webhook(true))])),
+        (
+            "ValidatingWebhookConfiguration",
+            top(
+                "ValidatingWebhookConfiguration",
+                vec![("webhooks", webhook(false))],
+            ),
+        ),
+        (
+            "MutatingWebhookConfiguration",
+            top(
+                "MutatingWebhookConfiguration",
+                vec![("webhooks", webhook(true))],
+            ),
+        ),
     ]
 });
 
 /// The type of a built-in kind, keyed by kind (or `group/kind` where two groups share a kind).
 pub fn builtin(key: &str) -> Option<Ty> {
-    BUILTIN.iter().find(|(k, _)| *k == key).map(|(_, t)| t.clone())
+    BUILTIN
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, t)| t.clone())
 }
 
 /// Type information from a CRD version's `openAPIV3Schema`; metadata is always ObjectMeta.
@@ -412,7 +495,11 @@ pub fn from_openapi(schema: &Value, kind: &str) -> Ty {
     let mut ty = convert(schema, kind);
     if let Ty::Struct(s) = &mut ty {
         let s = Arc::make_mut(s);
-        for (name, t) in [("apiVersion", Ty::Scalar(Scalar::Str)), ("kind", Ty::Scalar(Scalar::Str)), ("metadata", object_meta())] {
+        for (name, t) in [
+            ("apiVersion", Ty::Scalar(Scalar::Str)),
+            ("kind", Ty::Scalar(Scalar::Str)),
+            ("metadata", object_meta()),
+        ] {
             if let Some(slot) = s.fields.iter_mut().find(|(n, _)| n == name) {
                 slot.1 = t;
             } else {
@@ -428,23 +515,39 @@ fn convert(schema: &Value, go: &str) -> Ty {
     if get("x-kubernetes-int-or-string").and_then(Value::as_bool) == Some(true) {
         return Ty::Scalar(Scalar::IntOrStr);
     }
-    let preserve = get("x-kubernetes-preserve-unknown-fields").and_then(Value::as_bool) == Some(true);
+    let preserve =
+        get("x-kubernetes-preserve-unknown-fields").and_then(Value::as_bool) == Some(true);
     match get("type").and_then(Value::as_str) {
-        Some("object") | None if get("properties").is_some() || preserve || get("additionalProperties").is_none() => {
+        Some("object") | None
+            if get("properties").is_some() || preserve || get("additionalProperties").is_none() =>
+        {
             let props = get("properties").and_then(Value::as_object);
             if props.is_none() && preserve {
                 return Ty::Any;
             }
             let fields = props
-                .map(|p| p.iter().map(|(k, v)| (k.clone(), convert(v, "")) ).collect())
+                .map(|p| p.iter().map(|(k, v)| (k.clone(), convert(v, ""))).collect())
                 .unwrap_or_default();
             if get("x-kubernetes-map-type").and_then(Value::as_str) == Some("atomic") {
                 return Ty::Any;
             }
-            Ty::Struct(Arc::new(StructTy { go: go.into(), fields, preserve, value: false }))
+            Ty::Struct(Arc::new(StructTy {
+                go: go.into(),
+                fields,
+                preserve,
+                value: false,
+            }))
         }
         Some("object") | None => {
-            let inner = get("additionalProperties").map(|a| if a.is_object() { convert(a, "") } else { Ty::Any }).unwrap_or(Ty::Any);
+            let inner = get("additionalProperties")
+                .map(|a| {
+                    if a.is_object() {
+                        convert(a, "")
+                    } else {
+                        Ty::Any
+                    }
+                })
+                .unwrap_or(Ty::Any);
             Ty::Map(Box::new(inner))
         }
         Some("array") => {
@@ -454,7 +557,11 @@ fn convert(schema: &Value, go: &str) -> Ty {
                 Some("map") => ListKind::Map(
                     get("x-kubernetes-list-map-keys")
                         .and_then(Value::as_array)
-                        .map(|a| a.iter().filter_map(|k| k.as_str().map(String::from)).collect())
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|k| k.as_str().map(String::from))
+                                .collect()
+                        })
                         .unwrap_or_default(),
                 ),
                 _ => ListKind::Atomic,
@@ -474,7 +581,11 @@ pub fn unknown_fields(v: &Value, ty: &Ty, prefix: &str, out: &mut Vec<String>) {
     match (v, ty) {
         (Value::Object(m), Ty::Struct(s)) => {
             for (k, child) in m {
-                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 match s.fields.iter().find(|(n, _)| n == k) {
                     Some((_, t)) => unknown_fields(child, t, &path, out),
                     None if s.preserve => {}
@@ -484,7 +595,11 @@ pub fn unknown_fields(v: &Value, ty: &Ty, prefix: &str, out: &mut Vec<String>) {
         }
         (Value::Object(m), Ty::Map(t)) => {
             for (k, child) in m {
-                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 unknown_fields(child, t, &path, out);
             }
         }
@@ -543,7 +658,11 @@ pub fn type_mismatch(v: &Value, ty: &Ty, prefix: &str) -> Option<(String, String
         (Value::Object(m), Ty::Struct(s)) => {
             for (k, child) in m {
                 if let Some((_, t)) = s.fields.iter().find(|(n, _)| n == k) {
-                    let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    let p = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
                     if let Some(r) = type_mismatch(child, t, &p) {
                         return Some(r);
                     }
@@ -551,9 +670,17 @@ pub fn type_mismatch(v: &Value, ty: &Ty, prefix: &str) -> Option<(String, String
             }
             None
         }
-        (Value::Object(m), Ty::Map(t)) => {
-            m.iter().find_map(|(k, c)| type_mismatch(c, t, &if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") }))
-        }
+        (Value::Object(m), Ty::Map(t)) => m.iter().find_map(|(k, c)| {
+            type_mismatch(
+                c,
+                t,
+                &if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                },
+            )
+        }),
         (Value::Array(a), Ty::List(_, t)) => a.iter().find_map(|c| type_mismatch(c, t, prefix)),
         _ => None,
     }

@@ -19,14 +19,19 @@ fn event(t: &str, obj: Value) -> String {
     format!("{}\n", json!({"type": t, "object": obj}))
 }
 
-pub async fn serve(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str, name: Option<&str>) -> ApiResult<Reply> {
+pub async fn serve(
+    shared: &Arc<Shared>,
+    ctx: &Ctx,
+    rt: &ResourceType,
+    ns: &str,
+    name: Option<&str>,
+) -> ApiResult<Reply> {
     list::validate_list_options(ctx, true)?;
     let timeout = match ctx.q("timeoutSeconds") {
         None | Some("") => None,
-        Some(v) => Some(
-            v.parse::<u64>()
-                .map_err(|_| errors::bad_request(&format!("strconv.ParseInt: parsing {v:?}: invalid syntax")))?,
-        ),
+        Some(v) => Some(v.parse::<u64>().map_err(|_| {
+            errors::bad_request(&format!("strconv.ParseInt: parsing {v:?}: invalid syntax"))
+        })?),
     };
     let mut sel = Selector::from_ctx(ctx, rt)?;
     if let Some(n) = name {
@@ -68,7 +73,10 @@ pub async fn serve(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str,
     };
     {
         let mut st = shared.lock();
-        let key = ("watch".to_string(), errors::qualified(&rt.plural, &rt.group));
+        let key = (
+            "watch".to_string(),
+            errors::qualified(&rt.plural, &rt.group),
+        );
         let _ = st.counters.requests.get(&key);
         let _ = &mut st;
     }
@@ -136,19 +144,35 @@ pub async fn serve(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str,
         });
     }
     let stream = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|line| (Ok::<_, std::io::Error>(bytes::Bytes::from(line)), rx))
+        rx.recv()
+            .await
+            .map(|line| (Ok::<_, std::io::Error>(bytes::Bytes::from(line)), rx))
     });
-    Ok(Reply { code: 200, body: ReplyBody::Stream(Body::from_stream(stream)), warnings: vec![], headers: vec![] })
+    Ok(Reply {
+        code: 200,
+        body: ReplyBody::Stream(Body::from_stream(stream)),
+        warnings: vec![],
+        headers: vec![],
+    })
 }
 
 /// Turns one stored change into a watch event line for this watcher, if it concerns it.
-fn change_line(rt: &ResourceType, ns: &str, sel: &Selector, c: &super::store::Change) -> Option<String> {
+fn change_line(
+    rt: &ResourceType,
+    ns: &str,
+    sel: &Selector,
+    c: &super::store::Change,
+) -> Option<String> {
     if c.key.0 != rt.storage || (!ns.is_empty() && c.key.1 != ns) {
         return None;
     }
     let new = builtin::present(rt, c.obj.clone());
     let now_match = sel.matches(&new);
-    let old_match = c.old.as_ref().map(|o| sel.matches(&builtin::present(rt, o.clone()))).unwrap_or(false);
+    let old_match = c
+        .old
+        .as_ref()
+        .map(|o| sel.matches(&builtin::present(rt, o.clone())))
+        .unwrap_or(false);
     let t = match (c.etype, old_match, now_match) {
         (EventType::Deleted, _, true) => "DELETED",
         (EventType::Added, _, true) => "ADDED",

@@ -16,10 +16,25 @@ pub fn now() -> String {
 }
 
 pub fn key(rt: &ResourceType, ns: &str, name: &str) -> Key {
-    (rt.storage.clone(), if rt.namespaced { ns.to_string() } else { String::new() }, name.to_string())
+    (
+        rt.storage.clone(),
+        if rt.namespaced {
+            ns.to_string()
+        } else {
+            String::new()
+        },
+        name.to_string(),
+    )
 }
 
-pub fn get(shared: &Shared, ctx: &Ctx, rt: &ResourceType, ns: &str, name: &str, sub: &str) -> ApiResult<Reply> {
+pub fn get(
+    shared: &Shared,
+    ctx: &Ctx,
+    rt: &ResourceType,
+    ns: &str,
+    name: &str,
+    sub: &str,
+) -> ApiResult<Reply> {
     let obj = shared.lock().store.get(&key(rt, ns, name)).cloned();
     let obj = obj.ok_or_else(|| errors::not_found(&rt.plural, &rt.group, name))?;
     let _ = sub;
@@ -39,21 +54,41 @@ pub fn write_opts(ctx: &Ctx, options_kind: &str) -> ApiResult<WriteOpts> {
     if !matches!(fv, "" | "Ignore" | "Strict" | "Warn") {
         return Err(errors::invalid_options(
             options_kind,
-            vec![Cause::not_supported("fieldValidation", &format!("{fv:?}"), &["", "Ignore", "Strict", "Warn"])],
+            vec![Cause::not_supported(
+                "fieldValidation",
+                &format!("{fv:?}"),
+                &["", "Ignore", "Strict", "Warn"],
+            )],
         ));
     }
-    let dry: Vec<&str> = ctx.query.iter().filter(|(k, _)| k == "dryRun").map(|(_, v)| v.as_str()).collect();
+    let dry: Vec<&str> = ctx
+        .query
+        .iter()
+        .filter(|(k, _)| k == "dryRun")
+        .map(|(_, v)| v.as_str())
+        .collect();
     if dry.iter().any(|d| *d != "All") {
         let list: Vec<String> = dry.iter().map(|d| format!("{d:?}")).collect();
         return Err(errors::invalid_options(
             options_kind,
-            vec![Cause::not_supported("dryRun", &format!("[{}]", list.join(" ")), &["All"])],
+            vec![Cause::not_supported(
+                "dryRun",
+                &format!("[{}]", list.join(" ")),
+                &["All"],
+            )],
         ));
     }
-    let manager = ctx.q("fieldManager").map(String::from).unwrap_or_else(|| ctx.default_manager());
+    let manager = ctx
+        .q("fieldManager")
+        .map(String::from)
+        .unwrap_or_else(|| ctx.default_manager());
     Ok(WriteOpts {
         dry_run: !dry.is_empty(),
-        field_validation: if fv.is_empty() { "Warn".into() } else { fv.into() },
+        field_validation: if fv.is_empty() {
+            "Warn".into()
+        } else {
+            fv.into()
+        },
         manager,
         force: ctx.q("force") == Some("true"),
     })
@@ -61,7 +96,13 @@ pub fn write_opts(ctx: &Ctx, options_kind: &str) -> ApiResult<WriteOpts> {
 
 /// Decodes a create/update body (JSON or YAML) into an object of the endpoint's kind.
 pub fn decode_object(ctx: &Ctx, rt: &ResourceType) -> ApiResult<decode::Decoded> {
-    let ct = ctx.content_type().split(';').next().unwrap_or("").trim().to_string();
+    let ct = ctx
+        .content_type()
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
     let decoded = match ct.as_str() {
         "application/json" | "" => decode::json(&ctx.body),
         "application/yaml" => decode::yaml(&ctx.body),
@@ -110,7 +151,10 @@ fn json_type(v: &Value) -> &'static str {
 /// Go-decoder type errors and apiVersion/kind checks.
 pub fn check_shape(v: &Value, rt: &ResourceType) -> ApiResult<()> {
     let cannot = |msg: String| {
-        errors::bad_request(&format!("{} in version {:?} cannot be handled as a {}: {msg}", rt.kind, rt.version, rt.kind))
+        errors::bad_request(&format!(
+            "{} in version {:?} cannot be handled as a {}: {msg}",
+            rt.kind, rt.version, rt.kind
+        ))
     };
     if !rt.is_custom()
         && let Some((path, go, jt)) = typeinfo::type_mismatch(v, &rt.ty, "")
@@ -118,7 +162,10 @@ pub fn check_shape(v: &Value, rt: &ResourceType) -> ApiResult<()> {
         let msg = if path.is_empty() {
             format!("json: cannot unmarshal {jt} into Go value of type {go}")
         } else {
-            format!("json: cannot unmarshal {jt} into Go struct field {}.{path} of type {go}", rt.kind)
+            format!(
+                "json: cannot unmarshal {jt} into Go struct field {}.{path} of type {go}",
+                rt.kind
+            )
         };
         return Err(cannot(msg));
     }
@@ -140,7 +187,11 @@ pub fn check_shape(v: &Value, rt: &ResourceType) -> ApiResult<()> {
                 kind,
                 &rt.group,
                 name,
-                vec![Cause::invalid("kind", &json!(kind), &format!("must be {}", rt.kind))],
+                vec![Cause::invalid(
+                    "kind",
+                    &json!(kind),
+                    &format!("must be {}", rt.kind),
+                )],
             ));
         }
     } else if (!kind.is_empty() && kind != rt.kind) || (!av.is_empty() && av != rt.api_version()) {
@@ -162,7 +213,11 @@ pub fn field_problems(d: &decode::Decoded, rt: &ResourceType, opts: &WriteOpts) 
         typeinfo::unknown_fields(&d.value, &rt.ty, "", &mut unknown);
         unknown.sort_by_key(|p| d.position(p));
     }
-    let mut out: Vec<String> = d.duplicates.iter().map(|p| format!("duplicate field {p:?}")).collect();
+    let mut out: Vec<String> = d
+        .duplicates
+        .iter()
+        .map(|p| format!("duplicate field {p:?}"))
+        .collect();
     out.extend(unknown.iter().map(|p| format!("unknown field {p:?}")));
     out
 }
@@ -177,7 +232,12 @@ fn strict_error(rt: &ResourceType, problems: &[String]) -> ApiError {
     ))
 }
 
-pub async fn create(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str) -> ApiResult<Reply> {
+pub async fn create(
+    shared: &Arc<Shared>,
+    ctx: &Ctx,
+    rt: &ResourceType,
+    ns: &str,
+) -> ApiResult<Reply> {
     if rt.builtin == Builtin::Review {
         return super::nonresource::review(shared, ctx, rt).await;
     }
@@ -218,7 +278,9 @@ pub async fn create_object(
         m.remove("namespace");
     }
     if obj["metadata"]["name"].as_str().unwrap_or("").is_empty()
-        && let Some(g) = obj["metadata"]["generateName"].as_str().filter(|g| !g.is_empty())
+        && let Some(g) = obj["metadata"]["generateName"]
+            .as_str()
+            .filter(|g| !g.is_empty())
     {
         obj["metadata"]["name"] = json!(format!("{g}{}", meta::random_suffix()));
     }
@@ -226,7 +288,8 @@ pub async fn create_object(
     if rt.namespaced {
         check_namespace(shared, rt, ns, &name)?;
     }
-    warnings.extend(builtin::default_object(rt, &mut obj, None).map_err(|e| errors::bad_request(&e))?);
+    warnings
+        .extend(builtin::default_object(rt, &mut obj, None).map_err(|e| errors::bad_request(&e))?);
     if rt.is_custom() {
         warnings.extend(apply_schema_defaults(shared, rt, &mut obj, opts)?);
     }
@@ -243,7 +306,9 @@ pub async fn create_object(
     validate_all(shared, rt, &obj, None)?;
     let boxed = Some(obj);
     warnings.extend(shared.admission().validate(&attrs, &boxed).await?);
-    let mut obj = boxed.unwrap_or(Value::Null);
+    let Some(mut obj) = boxed else {
+        return Err(errors::not_found_generic());
+    };
     let k = key(rt, ns, &name);
     let stored = {
         let mut st = shared.lock();
@@ -270,11 +335,18 @@ pub async fn create_object(
 }
 
 pub fn count_write(st: &mut super::State, k: &Key) {
-    *st.counters.writes.entry(format!("{}/{}/{}", k.0, k.1, k.2)).or_default() += 1;
+    *st.counters
+        .writes
+        .entry(format!("{}/{}/{}", k.0, k.1, k.2))
+        .or_default() += 1;
 }
 
 fn check_namespace(shared: &Shared, rt: &ResourceType, ns: &str, name: &str) -> ApiResult<()> {
-    let nsobj = shared.lock().store.get(&("namespaces".into(), String::new(), ns.into())).cloned();
+    let nsobj = shared
+        .lock()
+        .store
+        .get(&("namespaces".into(), String::new(), ns.into()))
+        .cloned();
     match nsobj {
         None => Err(errors::not_found("namespaces", "", ns)),
         Some(n) if n["metadata"]["deletionTimestamp"].is_string() => {
@@ -292,20 +364,38 @@ fn check_namespace(shared: &Shared, rt: &ResourceType, ns: &str, name: &str) -> 
     }
 }
 
-fn apply_schema_defaults(shared: &Shared, rt: &ResourceType, obj: &mut Value, opts: &WriteOpts) -> ApiResult<Vec<String>> {
-    let Some(schema) = &rt.schema else { return Ok(vec![]) };
+fn apply_schema_defaults(
+    shared: &Shared,
+    rt: &ResourceType,
+    obj: &mut Value,
+    opts: &WriteOpts,
+) -> ApiResult<Vec<String>> {
+    let Some(schema) = &rt.schema else {
+        return Ok(vec![]);
+    };
     let unknown = shared.schema().default_and_prune(obj, schema);
     if unknown.is_empty() || opts.field_validation == "Ignore" {
         return Ok(vec![]);
     }
-    let msgs: Vec<String> = unknown.iter().map(|p| format!("unknown field {p:?}")).collect();
+    let msgs: Vec<String> = unknown
+        .iter()
+        .map(|p| format!("unknown field {p:?}"))
+        .collect();
     if opts.field_validation == "Strict" {
-        return Err(errors::bad_request(&format!("strict decoding error: {}", msgs.join(", "))));
+        return Err(errors::bad_request(&format!(
+            "strict decoding error: {}",
+            msgs.join(", ")
+        )));
     }
     Ok(msgs)
 }
 
-fn validate_all(shared: &Shared, rt: &ResourceType, obj: &Value, old: Option<&Value>) -> ApiResult<()> {
+fn validate_all(
+    shared: &Shared,
+    rt: &ResourceType,
+    obj: &Value,
+    old: Option<&Value>,
+) -> ApiResult<()> {
     let mut causes = meta::validate_meta(rt, obj, old);
     causes.extend(builtin::validate(rt, obj, old));
     if causes.is_empty()
@@ -337,7 +427,9 @@ pub fn admission_attrs(
     let ns_labels = if ns.is_empty() {
         None
     } else {
-        st.store.get(&("namespaces".into(), String::new(), ns.into())).map(|n| n["metadata"]["labels"].clone())
+        st.store
+            .get(&("namespaces".into(), String::new(), ns.into()))
+            .map(|n| n["metadata"]["labels"].clone())
     };
     let kind = match op {
         "CREATE" => "CreateOptions",
@@ -369,11 +461,19 @@ pub fn admission_attrs(
 
 /// Stores a CRD and marks it Established (the apiextensions controllers' job in a real cluster).
 pub fn store_crd(shared: &Shared, mut body: Value, manager: &str) -> ApiResult<()> {
-    let rt = shared.lock().resources.iter().find(|r| r.builtin == Builtin::Crd).cloned();
-    let Some(rt) = rt else { return Err(errors::not_found_generic()) };
+    let rt = shared
+        .lock()
+        .resources
+        .iter()
+        .find(|r| r.builtin == Builtin::Crd)
+        .cloned();
+    let Some(rt) = rt else {
+        return Err(errors::not_found_generic());
+    };
     let now = now();
     builtin::default_object(&rt, &mut body, None).map_err(|e| errors::bad_request(&e))?;
-    body["metadata"]["managedFields"] = fields::update_entries(&rt, &[], None, &body, manager, "", &now);
+    body["metadata"]["managedFields"] =
+        fields::update_entries(&rt, &[], None, &body, manager, "", &now);
     builtin::prepare_create(&rt, &mut body, &now);
     body["metadata"]["uid"] = json!(uuid::Uuid::new_v4().to_string());
     let name = body["metadata"]["name"].as_str().unwrap_or("").to_string();
@@ -403,15 +503,37 @@ fn establish_crd(shared: &Shared, crd: &Value) {
             .filter(|v| v["storage"].as_bool() == Some(true)).map(|v| v["name"].clone()).collect::<Vec<_>>(),
     });
     let mut st = shared.lock();
-    let rt = st.resources.iter().find(|r| r.builtin == Builtin::Crd).cloned();
+    let rt = st
+        .resources
+        .iter()
+        .find(|r| r.builtin == Builtin::Crd)
+        .cloned();
     if let Some(rt) = rt {
         let prev = fields::entries_of(crd);
-        obj["metadata"]["managedFields"] = fields::update_entries(&rt, &prev, Some(crd), &obj, "kube-apiserver", "status", &now);
+        obj["metadata"]["managedFields"] = fields::update_entries(
+            &rt,
+            &prev,
+            Some(crd),
+            &obj,
+            "kube-apiserver",
+            "status",
+            &now,
+        );
     }
     let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
-    st.store.put(("customresourcedefinitions.apiextensions.k8s.io".into(), String::new(), name), obj.clone());
+    st.store.put(
+        (
+            "customresourcedefinitions.apiextensions.k8s.io".into(),
+            String::new(),
+            name,
+        ),
+        obj.clone(),
+    );
     let mut resources = super::registry::builtins();
-    for c in st.store.list("customresourcedefinitions.apiextensions.k8s.io", None) {
+    for c in st
+        .store
+        .list("customresourcedefinitions.apiextensions.k8s.io", None)
+    {
         resources.extend(super::registry::from_crd(&c));
     }
     st.resources = resources;
@@ -420,13 +542,23 @@ fn establish_crd(shared: &Shared, crd: &Value) {
 /// Recomputes served resources after CRD changes.
 pub fn refresh_resources(st: &mut super::State) {
     let mut resources = super::registry::builtins();
-    for c in st.store.list("customresourcedefinitions.apiextensions.k8s.io", None) {
+    for c in st
+        .store
+        .list("customresourcedefinitions.apiextensions.k8s.io", None)
+    {
         resources.extend(super::registry::from_crd(&c));
     }
     st.resources = resources;
 }
 
-pub async fn update(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str, name: &str, sub: &str) -> ApiResult<Reply> {
+pub async fn update(
+    shared: &Arc<Shared>,
+    ctx: &Ctx,
+    rt: &ResourceType,
+    ns: &str,
+    name: &str,
+    sub: &str,
+) -> ApiResult<Reply> {
     let opts = write_opts(ctx, "UpdateOptions")?;
     let d = decode_object(ctx, rt)?;
     let mut warnings = field_problems(&d, rt, &opts);
@@ -457,7 +589,8 @@ pub async fn update(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str
     if !rv.is_empty() && rv != old["metadata"]["resourceVersion"].as_str().unwrap_or("") {
         return Err(errors::conflict_modified(&rt.plural, &rt.group, name));
     }
-    let (stored, w, code) = finish_update(shared, ctx, rt, ns, name, sub, old, obj, &opts, None).await?;
+    let (stored, w, code) =
+        finish_update(shared, ctx, rt, ns, name, sub, old, obj, &opts, None).await?;
     warnings.extend(w);
     let mut r = output::object_reply(ctx, rt, builtin::present(rt, stored), code)?;
     r.warnings = warnings;
@@ -481,7 +614,15 @@ pub async fn finish_update(
 ) -> ApiResult<(Value, Vec<String>, u16)> {
     let mut warnings = Vec::new();
     // Fields the apiserver owns are carried over from the stored object.
-    for f in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "namespace", "name"] {
+    for f in [
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "generation",
+        "namespace",
+        "name",
+    ] {
         match old["metadata"].get(f) {
             Some(v) => obj["metadata"][f] = v.clone(),
             None => {
@@ -517,11 +658,23 @@ pub async fn finish_update(
             }
         }
     }
-    warnings.extend(builtin::default_object(rt, &mut obj, Some(&old)).map_err(|e| errors::bad_request(&e))?);
+    warnings.extend(
+        builtin::default_object(rt, &mut obj, Some(&old)).map_err(|e| errors::bad_request(&e))?,
+    );
     if rt.is_custom() {
         warnings.extend(apply_schema_defaults(shared, rt, &mut obj, opts)?);
     }
-    let attrs = admission_attrs(shared, ctx, rt, ns, name, "UPDATE", sub, Some(old.clone()), opts);
+    let attrs = admission_attrs(
+        shared,
+        ctx,
+        rt,
+        ns,
+        name,
+        "UPDATE",
+        sub,
+        Some(old.clone()),
+        opts,
+    );
     let mut boxed = Some(obj);
     warnings.extend(shared.admission().mutate(&attrs, &mut boxed).await?);
     let mut obj = boxed.unwrap_or(Value::Null);
@@ -542,7 +695,9 @@ pub async fn finish_update(
     validate_all(shared, rt, &obj, Some(&old))?;
     let boxed = Some(obj);
     warnings.extend(shared.admission().validate(&attrs, &boxed).await?);
-    let mut obj = boxed.unwrap_or(Value::Null);
+    let Some(mut obj) = boxed else {
+        return Err(errors::not_found_generic());
+    };
     if spec_changed(rt, &old, &obj)
         && let Some(g) = old["metadata"]["generation"].as_i64()
     {
@@ -555,11 +710,15 @@ pub async fn finish_update(
         return Ok((obj, warnings, 200));
     }
     let k = key(rt, ns, name);
-    let finalize = obj["metadata"]["deletionTimestamp"].is_string() && finalizers(&obj).is_empty() && rt.builtin != Builtin::Namespace;
+    let finalize = obj["metadata"]["deletionTimestamp"].is_string()
+        && finalizers(&obj).is_empty()
+        && rt.builtin != Builtin::Namespace;
     let stored = {
         let mut st = shared.lock();
         let cur = st.store.get(&k).cloned();
-        if cur.as_ref().map(|c| &c["metadata"]["resourceVersion"]) != Some(&old["metadata"]["resourceVersion"]) {
+        if cur.as_ref().map(|c| &c["metadata"]["resourceVersion"])
+            != Some(&old["metadata"]["resourceVersion"])
+        {
             return Err(errors::conflict_modified(&rt.plural, &rt.group, name));
         }
         count_write(&mut st, &k);
@@ -581,7 +740,11 @@ pub async fn finish_update(
 pub fn finalizers(obj: &Value) -> Vec<String> {
     obj["metadata"]["finalizers"]
         .as_array()
-        .map(|a| a.iter().filter_map(|f| f.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -600,18 +763,43 @@ fn spec_changed(rt: &ResourceType, old: &Value, new: &Value) -> bool {
     strip(old) != strip(new)
 }
 
-pub async fn patch(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str, name: &str, sub: &str) -> ApiResult<Reply> {
+pub async fn patch(
+    shared: &Arc<Shared>,
+    ctx: &Ctx,
+    rt: &ResourceType,
+    ns: &str,
+    name: &str,
+    sub: &str,
+) -> ApiResult<Reply> {
     patch::serve(shared, ctx, rt, ns, name, sub).await
 }
 
-pub async fn subresource_create(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str, name: &str, sub: &str) -> ApiResult<Reply> {
+pub async fn subresource_create(
+    shared: &Arc<Shared>,
+    ctx: &Ctx,
+    rt: &ResourceType,
+    ns: &str,
+    name: &str,
+    sub: &str,
+) -> ApiResult<Reply> {
     super::nonresource::token_request(shared, ctx, rt, ns, name, sub).await
 }
 
-pub async fn delete(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str, name: &str) -> ApiResult<Reply> {
+pub async fn delete(
+    shared: &Arc<Shared>,
+    ctx: &Ctx,
+    rt: &ResourceType,
+    ns: &str,
+    name: &str,
+) -> ApiResult<Reply> {
     super::controllers::delete(shared, ctx, rt, ns, name).await
 }
 
-pub async fn delete_collection(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str) -> ApiResult<Reply> {
+pub async fn delete_collection(
+    shared: &Arc<Shared>,
+    ctx: &Ctx,
+    rt: &ResourceType,
+    ns: &str,
+) -> ApiResult<Reply> {
     super::controllers::delete_collection(shared, ctx, rt, ns).await
 }
