@@ -1,0 +1,160 @@
+//! The golden files' normalization (tests/../apiserver-golden/README.md), applied to our answers so
+//! they can be compared with the recording.
+
+use std::collections::{BTreeSet, HashMap};
+
+use regex::Regex;
+use serde_json::Value;
+
+pub struct Normalizer {
+    uids: HashMap<String, usize>,
+    rv_rank: HashMap<String, usize>,
+    continues: HashMap<String, usize>,
+    uuid: Regex,
+    time: Regex,
+    rv_msg: Regex,
+    gen_name: Regex,
+    x509: Regex,
+    jwt: Regex,
+}
+
+impl Default for Normalizer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Normalizer {
+    pub fn new() -> Self {
+        Normalizer {
+            uids: HashMap::new(),
+            rv_rank: HashMap::new(),
+            continues: HashMap::new(),
+            uuid: Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").unwrap_or_else(|_| unreachable!()),
+            time: Regex::new(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})").unwrap_or_else(|_| unreachable!()),
+            rv_msg: Regex::new(r#"(too old resource version: \d+ \(|in record \(|current: |in the precondition \(|\\"resourceVersion\\":\\")(\d+)"#)
+                .unwrap_or_else(|_| unreachable!()),
+            gen_name: Regex::new(r"^gen-[a-z0-9]{5}$").unwrap_or_else(|_| unreachable!()),
+            x509: Regex::new(r"X509SHA256=[0-9a-f]+").unwrap_or_else(|_| unreachable!()),
+            jwt: Regex::new(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+").unwrap_or_else(|_| unreachable!()),
+        }
+    }
+
+    /// First pass: remember every resourceVersion our answers contained, to rank them.
+    pub fn collect_rvs(&self, v: &Value, out: &mut BTreeSet<u64>) {
+        match v {
+            Value::Object(m) => {
+                for (k, c) in m {
+                    if k == "resourceVersion"
+                        && let Some(n) = c.as_str().and_then(|s| s.parse::<u64>().ok())
+                    {
+                        out.insert(n);
+                    }
+                    self.collect_rvs(c, out);
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|c| self.collect_rvs(c, out)),
+            Value::String(s) => {
+                for cap in self.rv_msg.captures_iter(s) {
+                    if let Some(n) = cap.get(2).and_then(|m| m.as_str().parse::<u64>().ok()) {
+                        out.insert(n);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub fn set_rvs(&mut self, all: &BTreeSet<u64>) {
+        self.rv_rank = all
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.to_string(), i + 1))
+            .collect();
+    }
+
+    fn rv(&self, s: &str) -> String {
+        match self.rv_rank.get(s) {
+            Some(n) => format!("<rv:{n}>"),
+            None => s.to_string(),
+        }
+    }
+
+    fn uid(&mut self, u: &str) -> String {
+        if u == "00000000-0000-0000-0000-000000000000"
+            || u == "11111111-2222-3333-4444-555555555555"
+        {
+            return u.into();
+        }
+        let n = self.uids.len() + 1;
+        let n = *self.uids.entry(u.to_string()).or_insert(n);
+        format!("<uid:{n}>")
+    }
+
+    pub fn string(&mut self, s: &str, key: &str) -> String {
+        if key == "resourceVersion" {
+            return self.rv(s);
+        }
+        if key == "continue" && !s.is_empty() {
+            let n = self.continues.len() + 1;
+            let n = *self.continues.entry(s.to_string()).or_insert(n);
+            return format!("<continue:{n}>");
+        }
+        if key == "name" && self.gen_name.is_match(s) {
+            return "gen-<random5>".into();
+        }
+        if s.contains("-----BEGIN") || s.starts_with("LS0tLS1CRUdJTi") {
+            return "<pem>".into();
+        }
+        let mut out = s.to_string();
+        let uuids: Vec<String> = self
+            .uuid
+            .find_iter(&out)
+            .map(|m| m.as_str().to_string())
+            .collect();
+        for u in uuids {
+            let r = self.uid(&u);
+            out = out.replace(&u, &r);
+        }
+        out = self.time.replace_all(&out, "<time>").into_owned();
+        out = self
+            .x509
+            .replace_all(&out, "X509SHA256=<cert-sha256>")
+            .into_owned();
+        out = self.jwt.replace_all(&out, "<jwt>").into_owned();
+        let ranks = &self.rv_rank;
+        out = self
+            .rv_msg
+            .replace_all(&out, |c: &regex::Captures| {
+                let v = &c[2];
+                match ranks.get(v) {
+                    Some(n) => format!("{}<rv:{n}>", &c[1]),
+                    None => format!("{}{v}", &c[1]),
+                }
+            })
+            .into_owned();
+        out
+    }
+
+    pub fn value(&mut self, v: &mut Value, key: &str) {
+        match v {
+            Value::Object(m) => {
+                let keys: Vec<String> = m.keys().cloned().collect();
+                for k in keys {
+                    let nk = if k.contains("k:{") {
+                        self.string(&k, "")
+                    } else {
+                        k.clone()
+                    };
+                    if let Some(mut c) = m.remove(&k) {
+                        self.value(&mut c, &k);
+                        m.insert(nk, c);
+                    }
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(|c| self.value(c, key)),
+            Value::String(s) => *s = self.string(s, key),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,460 @@
+//! Replays every exchange recorded from a real kube-apiserver 1.36 (apiserver-golden/) against
+//! kubesim and compares status, the headers that matter and the normalized body.
+//!
+//! Prints exactly one summary line: `golden exchanges matched M/N`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tests::sim::normalize::Normalizer;
+use tests::sim::{NOBODY_TOKEN, Sim, SimOptions};
+
+/// Matches reached so far; the test fails below this (raise it when the simulator improves).
+const RATCHET: usize = 238;
+
+fn golden_dir() -> PathBuf {
+    let candidates = [
+        std::env::var("APISERVER_GOLDEN_DIR")
+            .ok()
+            .map(PathBuf::from),
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/apiserver-golden")),
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/apiserver-golden")),
+        Some(PathBuf::from("/work/shared/apiserver-golden")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| p.join("README.md").exists())
+        .expect("apiserver-golden directory (set APISERVER_GOLDEN_DIR)")
+}
+
+fn skips() -> HashMap<String, String> {
+    let text =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden-skips.txt"))
+            .unwrap_or_default();
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .filter_map(|l| {
+            l.split_once(' ')
+                .map(|(k, r)| (k.to_string(), r.trim().to_string()))
+        })
+        .collect()
+}
+
+/// Recorded placeholders → our concrete values, learned from earlier answers.
+#[derive(Default)]
+struct Bindings {
+    map: HashMap<String, String>,
+}
+
+impl Bindings {
+    fn learn(&mut self, recorded: &Value, ours: &Value) {
+        match (recorded, ours) {
+            (Value::Object(r), Value::Object(o)) => {
+                for (k, rv) in r {
+                    if let Some(ov) = o.get(k) {
+                        self.learn(rv, ov);
+                    }
+                }
+            }
+            (Value::Array(r), Value::Array(o)) => {
+                for (a, b) in r.iter().zip(o) {
+                    self.learn(a, b);
+                }
+            }
+            (Value::String(r), Value::String(o))
+                if r.starts_with('<') && r.ends_with('>') && !r.contains(' ') && r != "<time>" =>
+            {
+                self.map.entry(r.clone()).or_insert_with(|| o.clone());
+            }
+            _ => {}
+        }
+    }
+    fn subst(&self, s: &str) -> String {
+        let mut out = s.to_string();
+        for (k, v) in &self.map {
+            out = out.replace(k, v);
+        }
+        out.replace(
+            "<time>",
+            &chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        )
+    }
+    fn subst_value(&self, v: &Value, key: &str) -> Value {
+        match v {
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, c)| (k.clone(), self.subst_value(c, k)))
+                    .collect(),
+            ),
+            Value::Array(a) => Value::Array(a.iter().map(|c| self.subst_value(c, key)).collect()),
+            Value::String(s)
+                if s == "<time>" && matches!(key, "renewTime" | "acquireTime" | "eventTime") =>
+            {
+                json!(
+                    chrono::Utc::now()
+                        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+                        .to_string()
+                )
+            }
+            Value::String(s) => json!(self.subst(s)),
+            other => other.clone(),
+        }
+    }
+}
+
+struct Outcome {
+    id: String,
+    recorded: Value,
+    ours: Value,
+}
+
+async fn send(sim: &Sim, http: &reqwest::Client, b: &Bindings, req: &Value) -> reqwest::Response {
+    let method =
+        reqwest::Method::from_bytes(req["method"].as_str().unwrap_or("GET").as_bytes()).unwrap();
+    let mut url = format!(
+        "{}{}",
+        sim.url(),
+        b.subst(req["path"].as_str().unwrap_or("/"))
+    );
+    if let Some(q) = req["query"].as_object() {
+        let pairs: Vec<(String, String)> = q
+            .iter()
+            .map(|(k, v)| (k.clone(), b.subst(v.as_str().unwrap_or(""))))
+            .collect();
+        url.push('?');
+        url.push_str(
+            &form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish(),
+        );
+    }
+    let mut rb = http
+        .request(method, url)
+        .header("user-agent", "golden-recorder/1.0");
+    let identity = req["identity"].as_str().unwrap_or("");
+    let headers = req["headers"].as_object().cloned().unwrap_or_default();
+    if identity.is_empty() {
+        rb = rb.header(
+            "authorization",
+            format!("Bearer {}", tests::sim::ADMIN_TOKEN),
+        );
+    } else if identity.contains("nobody") {
+        rb = rb.header("authorization", format!("Bearer {NOBODY_TOKEN}"));
+    }
+    for (k, v) in &headers {
+        rb = rb.header(k.as_str(), b.subst(v.as_str().unwrap_or("")));
+    }
+    match &req["body"] {
+        Value::Null => {}
+        Value::String(s) => rb = rb.body(b.subst(s)),
+        other => rb = rb.body(b.subst_value(other, "").to_string()),
+    }
+    rb.send().await.expect("request to kubesim")
+}
+
+async fn response_json(resp: reqwest::Response) -> Value {
+    let status = resp.status().as_u16();
+    let mut headers = serde_json::Map::new();
+    if let Some(ct) = resp.headers().get("content-type") {
+        headers.insert("content-type".into(), json!(ct.to_str().unwrap_or("")));
+    }
+    let warnings: Vec<String> = resp
+        .headers()
+        .get_all("warning")
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect();
+    if !warnings.is_empty() {
+        headers.insert("warning".into(), json!(warnings));
+    }
+    let text = resp.text().await.unwrap_or_default();
+    let body = serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text));
+    json!({"status": status, "headers": headers, "body": body})
+}
+
+async fn watch(
+    sim: &Sim,
+    http: &reqwest::Client,
+    b: &mut Bindings,
+    ex: &Value,
+    outcomes: &mut Vec<Outcome>,
+    file: &str,
+    idx: &str,
+) -> Value {
+    let mut resp = send(sim, http, b, &ex["request"]).await;
+    let status = resp.status().as_u16();
+    let secs = ex["recorded_seconds"].as_f64().unwrap_or(2.0).min(7.0);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(secs + 0.5);
+    let mut buf = Vec::new();
+    let during = ex["during"].as_array().cloned().unwrap_or_default();
+    let reader = async {
+        while let Ok(Ok(Some(c))) = tokio::time::timeout_at(deadline, resp.chunk()).await {
+            buf.extend_from_slice(&c);
+        }
+        buf
+    };
+    let writer = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut res = Vec::new();
+        for (i, d) in during.iter().enumerate() {
+            let r = response_json(
+                send(sim, http, &Bindings { map: b.map.clone() }, &d["request"]).await,
+            )
+            .await;
+            res.push((i, d.clone(), r));
+        }
+        res
+    };
+    let (buf, res) = tokio::join!(reader, writer);
+    for (i, d, r) in res {
+        b.learn(&d["response"]["body"], &r["body"]);
+        outcomes.push(Outcome {
+            id: format!("{file}#{idx}.during{i}"),
+            recorded: d["response"].clone(),
+            ours: r,
+        });
+    }
+    let events: Vec<Value> = String::from_utf8_lossy(&buf)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    json!({"status": status, "headers": {"content-type": "application/json"}, "events": events})
+}
+
+fn baseline_namespaces(exchanges: &[Value]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut created = BTreeSet::new();
+    let mut scan = |e: &Value| {
+        let path = e["request"]["path"].as_str().unwrap_or("");
+        if let Some(rest) = path.split("/namespaces/").nth(1) {
+            let ns = rest.split('/').next().unwrap_or("");
+            if ns.starts_with("golden-") {
+                out.insert(ns.to_string());
+            }
+        }
+        if path == "/api/v1/namespaces"
+            && e["request"]["method"] == "POST"
+            && let Some(n) = e["request"]["body"]["metadata"]["name"].as_str()
+        {
+            created.insert(n.to_string());
+        }
+    };
+    for e in exchanges {
+        scan(e);
+        for d in e["during"].as_array().into_iter().flatten() {
+            scan(d);
+        }
+    }
+    out.difference(&created).cloned().collect()
+}
+
+fn compare(recorded: &Value, ours: &Value, path: &str, diffs: &mut Vec<String>) {
+    match (recorded, ours) {
+        (Value::Object(r), Value::Object(o)) => {
+            for (k, rv) in r {
+                match o.get(k) {
+                    Some(ov) => compare(rv, ov, &format!("{path}.{k}"), diffs),
+                    None => diffs.push(format!("  {path}.{k}: missing (want {})", short(rv))),
+                }
+            }
+            for k in o.keys().filter(|k| !r.contains_key(*k)) {
+                diffs.push(format!("  {path}.{k}: unexpected {}", short(&o[k])));
+            }
+        }
+        (Value::Array(r), Value::Array(o)) if r.len() == o.len() => {
+            for (i, (a, b)) in r.iter().zip(o).enumerate() {
+                compare(a, b, &format!("{path}[{i}]"), diffs);
+            }
+        }
+        _ if recorded != ours => diffs.push(format!(
+            "  {path}: want {} got {}",
+            short(recorded),
+            short(ours)
+        )),
+        _ => {}
+    }
+}
+
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.len() > 160 {
+        format!(
+            "{}…",
+            &s[..s.char_indices().nth(160).map(|(i, _)| i).unwrap_or(s.len())]
+        )
+    } else {
+        s
+    }
+}
+
+async fn run_file(
+    path: &PathBuf,
+    crd: &Value,
+    skips: &HashMap<String, String>,
+) -> (usize, usize, Vec<String>) {
+    let file = path.file_name().unwrap().to_string_lossy().to_string();
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let exchanges = doc["exchanges"].as_array().cloned().unwrap_or_default();
+    let sim = Sim::start_with(SimOptions {
+        controllers: false,
+        port: 0,
+    })
+    .await
+    .unwrap();
+    let client = sim.client();
+    for ns in baseline_namespaces(&exchanges) {
+        let mut labels = BTreeMap::new();
+        if ns == "golden-09" {
+            labels.insert("golden-webhooks".to_string(), "enabled".to_string());
+        }
+        let nsobj = k8s_openapi::api::core::v1::Namespace {
+            metadata: kube::api::ObjectMeta {
+                name: Some(ns.clone()),
+                labels: Some(labels),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        kube::Api::<k8s_openapi::api::core::v1::Namespace>::all(client.clone())
+            .create(&Default::default(), &nsobj)
+            .await
+            .unwrap();
+    }
+    let text = serde_json::to_string(&exchanges).unwrap();
+    let creates_crd = exchanges
+        .iter()
+        .any(|e| e["request"]["body"]["metadata"]["name"] == "widgets.example.test");
+    if text.contains("example.test") && !creates_crd {
+        sim.install_crds(&[serde_json::from_value(crd.clone()).unwrap()])
+            .await
+            .unwrap();
+    }
+    let http = reqwest::Client::new();
+    let mut b = Bindings::default();
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    let mut total = 0;
+    for (i, ex) in exchanges.iter().enumerate() {
+        let id = format!("{file}#{i}");
+        total += 1 + ex["during"].as_array().map(|a| a.len()).unwrap_or(0);
+        if ex.get("observed_by_webhook").is_some() {
+            outcomes.push(Outcome {
+                id,
+                recorded: json!({"observed": ex["observed_by_webhook"]}),
+                ours: json!({"observed": null}),
+            });
+            continue;
+        }
+        if ex["request"].is_null() {
+            let name = ex["name"].as_str().unwrap_or("");
+            if name.contains("kube-controller-manager") {
+                sim.set_controllers(true);
+            }
+            outcomes.push(Outcome {
+                id,
+                recorded: json!("marker"),
+                ours: json!("marker"),
+            });
+            continue;
+        }
+        sim.settle().await;
+        if ex.get("events").is_some() || ex["during"].is_array() {
+            let ours = watch(
+                &sim,
+                &http,
+                &mut b,
+                ex,
+                &mut outcomes,
+                &file,
+                &i.to_string(),
+            )
+            .await;
+            let mut recorded = json!({"status": ex["response"]["status"], "headers": {"content-type": ex["response"]["headers"]["content-type"]}, "events": ex["events"]});
+            if ex.get("events").is_none() {
+                recorded["body"] = ex["response"]["body"].clone();
+            }
+            outcomes.push(Outcome { id, recorded, ours });
+            continue;
+        }
+        let ours = response_json(send(&sim, &http, &b, &ex["request"]).await).await;
+        b.learn(&ex["response"]["body"], &ours["body"]);
+        let mut recorded = ex["response"].clone();
+        if let Some(h) = recorded["headers"].as_object_mut() {
+            h.retain(|k, _| k == "content-type" || k == "warning");
+        }
+        outcomes.push(Outcome { id, recorded, ours });
+    }
+    // Normalize our answers file-wide, like the recording was.
+    let mut n = Normalizer::new();
+    let mut rvs = BTreeSet::new();
+    for o in &outcomes {
+        n.collect_rvs(&o.ours, &mut rvs);
+    }
+    n.set_rvs(&rvs);
+    let mut matched = 0;
+    let mut report = Vec::new();
+    for mut o in outcomes {
+        if let Some(reason) = skips.get(&o.id) {
+            report.push(format!("SKIP {}: {reason}", o.id));
+            continue;
+        }
+        n.value(&mut o.ours, "");
+        let mut diffs = Vec::new();
+        compare(&o.recorded, &o.ours, "", &mut diffs);
+        if diffs.is_empty() {
+            matched += 1;
+        } else {
+            diffs.truncate(8);
+            report.push(format!("DIFF {}\n{}", o.id, diffs.join("\n")));
+        }
+    }
+    (matched, total, report)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn golden_exchanges() {
+    let dir = golden_dir();
+    let skips = skips();
+    let crd02: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("02-crd-schema.json")).unwrap())
+            .unwrap();
+    let crd = crd02["exchanges"][0]["request"]["body"].clone();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let only = std::env::var("GOLDEN_ONLY").ok();
+    let verbose = std::env::var("GOLDEN_VERBOSE").is_ok();
+    let (mut m, mut t) = (0, 0);
+    let mut per_file = Vec::new();
+    for f in &files {
+        if only
+            .as_deref()
+            .is_some_and(|o| !f.to_string_lossy().contains(o))
+        {
+            continue;
+        }
+        let (fm, ft, report) = run_file(f, &crd, &skips).await;
+        per_file.push(format!(
+            "  {}: {fm}/{ft}",
+            f.file_name().unwrap().to_string_lossy()
+        ));
+        if verbose {
+            for r in report {
+                eprintln!("{r}");
+            }
+        }
+        m += fm;
+        t += ft;
+    }
+    eprintln!("{}", per_file.join("\n"));
+    println!("golden exchanges matched {m}/{t}");
+    assert!(
+        m >= RATCHET,
+        "golden regression: {m} matched, ratchet is {RATCHET}"
+    );
+}
