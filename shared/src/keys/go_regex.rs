@@ -1,16 +1,29 @@
 //! Go (RE2) regular expressions on top of the `regex` crate.
 //!
-//! The two dialects agree on almost everything, but a few shorthand classes differ: in Go `\d`,
-//! `\w`, `\s` and `\b` are ASCII-only, in Rust they are Unicode-aware; inside a character class Go
-//! treats `[` and `&&`/`~~` literally, Rust uses them for nested classes and set operations; Go
-//! supports `\Q...\E` quoting. [`GoRegex::new`] rewrites exactly those constructs so patterns
-//! written for ESO match the same strings here. Replacement templates follow Go's `Expand` rules
+//! The two dialects agree on almost everything; [`GoRegex::new`] rewrites the constructs where
+//! they differ so patterns written for ESO match (and fail to compile) as in Go:
+//! * `\d`, `\w`, `\s`, `\b` are ASCII-only in Go (Unicode-aware in Rust);
+//! * inside a class Go reads `[`, `&&` and `~~` literally (Rust: nesting and set operations);
+//! * Go supports `\Q...\E` quoting;
+//! * a `{` that does not start a valid `{n}`, `{n,}`, `{n,m}` is a literal in Go, and counts
+//!   over 1000 are errors;
+//! * Go rejects stacked repetitions (`a**`) and flags other than `imsU` (Rust accepts both);
+//! * a repetition right after a bare flag group (`a(?i)*`) applies to the atom before the group.
+//!
+//! One Go construct is refused: repeating a repetition across a flag group (`a*(?i)?`). The
+//! differential test in `keys_oracle` checks compile/reject and replacement output against Go
+//! for hand-picked and generated patterns. Replacement templates follow Go's `Expand` rules
 //! (see [`go_expand`]), which differ from the `regex` crate's in how names are delimited.
 
 use regex::{Captures, Regex, RegexBuilder};
 
 /// Compiled-size cap for user-supplied patterns, so a hostile pattern cannot exhaust memory.
 const SIZE_LIMIT: usize = 1 << 20;
+
+/// A pattern that Go's `regexp` (or our translation of it) rejects.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct GoRegexError(String);
 
 /// A regular expression with Go RE2 semantics.
 #[derive(Clone, Debug)]
@@ -20,21 +33,22 @@ pub struct GoRegex {
 
 impl GoRegex {
     /// Compiles a Go regular expression (unanchored, like Go's `regexp.Compile`).
-    pub fn new(pattern: &str) -> Result<Self, regex::Error> {
+    pub fn new(pattern: &str) -> Result<Self, GoRegexError> {
         Self::with_wrapper(pattern, "", "")
     }
 
     /// Compiles `^(?:pattern)$`: the whole input must match.
-    pub fn new_anchored(pattern: &str) -> Result<Self, regex::Error> {
+    pub fn new_anchored(pattern: &str) -> Result<Self, GoRegexError> {
         Self::with_wrapper(pattern, "^(?:", ")$")
     }
 
-    fn with_wrapper(pattern: &str, before: &str, after: &str) -> Result<Self, regex::Error> {
-        let translated = format!("{before}{}{after}", translate(pattern));
+    fn with_wrapper(pattern: &str, before: &str, after: &str) -> Result<Self, GoRegexError> {
+        let translated = format!("{before}{}{after}", translate(pattern)?);
         let re = RegexBuilder::new(&translated)
             .size_limit(SIZE_LIMIT)
             .dfa_size_limit(SIZE_LIMIT)
-            .build()?;
+            .build()
+            .map_err(|e| GoRegexError(e.to_string()))?;
         Ok(Self { re })
     }
 
@@ -164,19 +178,66 @@ fn group_number(name: &str) -> Option<usize> {
     Some(n)
 }
 
+/// Go's `{n}`, `{n,}`, `{n,m}` repetition starting at `chars[i] == '{'`: the index after its
+/// `}` and the counts, or `None` when Go would read the `{` as a literal.
+fn parse_repeat(chars: &[char], i: usize) -> Option<(usize, u64, Option<u64>)> {
+    let mut j = i + 1;
+    let number = |j: &mut usize| -> Option<u64> {
+        let start = *j;
+        while *j < chars.len() && chars[*j].is_ascii_digit() {
+            *j += 1;
+        }
+        if *j == start {
+            return None;
+        }
+        // Saturate: anything past 1000 is rejected by the caller anyway.
+        Some(chars[start..*j].iter().fold(0u64, |n, c| {
+            n.saturating_mul(10)
+                .saturating_add(u64::from(*c as u32 - '0' as u32))
+        }))
+    };
+    let min = number(&mut j)?;
+    let max = if chars.get(j) == Some(&',') {
+        j += 1;
+        if chars.get(j) == Some(&'}') {
+            None
+        } else {
+            Some(number(&mut j)?)
+        }
+    } else {
+        Some(min)
+    };
+    (chars.get(j) == Some(&'}')).then_some((j + 1, min, max))
+}
+
+/// If `chars[i..]` starts with a bare flag group such as `(?i)` or `(?-s)`, the index after it.
+fn flag_group_end(chars: &[char], i: usize) -> Option<usize> {
+    if chars.get(i) != Some(&'(') || chars.get(i + 1) != Some(&'?') {
+        return None;
+    }
+    let len = chars[i + 2..]
+        .iter()
+        .take_while(|f| matches!(f, 'i' | 'm' | 's' | 'U' | '-'))
+        .count();
+    (len > 0 && chars.get(i + 2 + len) == Some(&')')).then_some(i + 3 + len)
+}
+
 /// Rewrites the Go-only or differently-meant constructs into Rust syntax.
-fn translate(pattern: &str) -> String {
+fn translate(pattern: &str) -> Result<String, GoRegexError> {
     let chars: Vec<char> = pattern.chars().collect();
     let mut out = String::with_capacity(pattern.len() + 16);
     let mut in_class = false;
     // Position right after `[` or `[^`, where a `]` is a literal member.
     let mut class_start = false;
+    // Whether the previous token was a repetition operator (Go forbids stacking them).
+    let mut last_was_repeat = false;
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
         let at_class_start = class_start;
         class_start = false;
         if c == '\\' {
+            last_was_repeat = false;
             let Some(&n) = chars.get(i + 1) else {
                 out.push('\\');
                 break;
@@ -208,6 +269,17 @@ fn translate(pattern: &str) -> String {
                         i += 1;
                     }
                     out.push_str(&regex::escape(&literal));
+                }
+                ('p' | 'P' | 'x', _) if chars.get(i) == Some(&'{') => {
+                    // `\p{Greek}`, `\x{263a}`: copy the braced argument untouched.
+                    let close = chars[i..]
+                        .iter()
+                        .position(|&c| c == '}')
+                        .map_or(chars.len(), |p| i + p + 1);
+                    out.push('\\');
+                    out.push(n);
+                    out.extend(&chars[i..close]);
+                    i = close;
                 }
                 _ => {
                     out.push('\\');
@@ -243,18 +315,108 @@ fn translate(pattern: &str) -> String {
             i += 1;
             continue;
         }
-        out.push(c);
-        i += 1;
-        if c == '[' {
-            in_class = true;
-            class_start = true;
-            if chars.get(i) == Some(&'^') {
-                out.push('^');
+        // Outside a character class from here on.
+        let repeat_end = match c {
+            '*' | '+' | '?' => Some(i + 1),
+            '{' => match parse_repeat(&chars, i) {
+                Some((end, min, max)) => {
+                    if min > 1000 || max.is_some_and(|m| m > 1000 || m < min) {
+                        let text: String = chars[i..end].iter().collect();
+                        return Err(GoRegexError(format!("invalid repeat count: `{text}`")));
+                    }
+                    Some(end)
+                }
+                None => None,
+            },
+            _ => None,
+        };
+        if let Some(mut end) = repeat_end {
+            // Go rejects stacked repetitions such as `a**` or `a+{2}` (Rust accepts them).
+            if last_was_repeat {
+                return Err(GoRegexError(
+                    "invalid nested repetition operator".to_string(),
+                ));
+            }
+            if chars.get(end) == Some(&'?') {
+                end += 1;
+            }
+            out.extend(&chars[i..end]);
+            i = end;
+            last_was_repeat = true;
+            continue;
+        }
+        last_was_repeat = false;
+        match c {
+            // Not a valid repetition: Go reads the brace literally.
+            '{' => out.push_str(r"\{"),
+            '}' => out.push_str(r"\}"),
+            '(' if chars.get(i + 1) == Some(&'?') => {
+                // Go knows only the flags i, m, s and U; Rust would also accept x, u and R.
+                let flags: String = chars[i + 2..]
+                    .iter()
+                    .take_while(|&&f| f != ')' && f != ':')
+                    .collect();
+                let named = flags.starts_with('P') || flags.starts_with('<');
+                if !named
+                    && !flags
+                        .chars()
+                        .all(|f| matches!(f, 'i' | 'm' | 's' | 'U' | '-'))
+                {
+                    return Err(GoRegexError(format!(
+                        "invalid or unsupported Perl syntax: `(?{flags}`"
+                    )));
+                }
+                if let Some(end) = flag_group_end(&chars, i) {
+                    // Go applies a repetition that follows a bare flag group `(?i)` to the atom
+                    // before the group; Rust rejects it. Emit the repetition first.
+                    let mut groups_end = end;
+                    while let Some(next) = flag_group_end(&chars, groups_end) {
+                        groups_end = next;
+                    }
+                    let repeat_len = match chars.get(groups_end) {
+                        Some('*' | '+' | '?') => 1,
+                        Some('{') => {
+                            parse_repeat(&chars, groups_end).map_or(0, |r| r.0 - groups_end)
+                        }
+                        _ => 0,
+                    };
+                    if repeat_len > 0 {
+                        if last_was_repeat {
+                            // Go would repeat the previous repetition (`a*(?i)?` = `(?:a*)?`);
+                            // we don't track atoms well enough to rewrite that, so refuse.
+                            return Err(GoRegexError(
+                                "a repetition of a repetition across a flag group is not supported"
+                                    .to_string(),
+                            ));
+                        }
+                        let mut rep_end = groups_end + repeat_len;
+                        if chars.get(rep_end) == Some(&'?') {
+                            rep_end += 1;
+                        }
+                        out.extend(&chars[groups_end..rep_end]);
+                        out.extend(&chars[i..groups_end]);
+                        i = rep_end;
+                        last_was_repeat = true;
+                        continue;
+                    }
+                }
+                out.push_str("(?");
                 i += 1;
             }
+            '[' => {
+                out.push('[');
+                in_class = true;
+                class_start = true;
+                if chars.get(i + 1) == Some(&'^') {
+                    out.push('^');
+                    i += 1;
+                }
+            }
+            _ => out.push(c),
         }
+        i += 1;
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ mod strategy;
 pub use convert::{convert_key, convert_keys, reverse_keys, reverse_unicode, validate_keys};
 pub use decode::{check_null_bytes, decode, decode_map};
 pub use go_json::{GoJsonValue, parse_go_json_object};
-pub use go_regex::{GoRegex, go_expand};
+pub use go_regex::{GoRegex, GoRegexError, go_expand};
 pub use merge::{MergeSpec, rewrite_merge};
 pub use rewrite::{RewriteOp, rewrite_map, rewrite_regexp, rewrite_transform};
 pub use strategy::{
