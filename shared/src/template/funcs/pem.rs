@@ -1,0 +1,3 @@
+use super::FuncDef;
+
+pub(crate) static FUNCS: &[FuncDef] = &[];
