@@ -616,10 +616,8 @@ impl<'a> State<'a> {
             (Ty::Bool, _) => Err(self.errorf(format_args!("expected bool; found {n}"))),
             (Ty::Float, Arg::Number { num, .. }) if num.is_float => Ok(Value::Float(num.float)),
             (Ty::Float, _) => Err(self.errorf(format_args!("expected float; found {n}"))),
-            (Ty::Int | Ty::Int64, Arg::Number { num, .. }) if num.is_int => Ok(Value::Int(num.int)),
-            (Ty::Int | Ty::Int64, _) => {
-                Err(self.errorf(format_args!("expected integer; found {n}")))
-            }
+            (Ty::Int, Arg::Number { num, .. }) if num.is_int => Ok(Value::Int(num.int)),
+            (Ty::Int, _) => Err(self.errorf(format_args!("expected integer; found {n}"))),
             (Ty::Str, Arg::Str { text, .. }) => Ok(Value::String(text.clone())),
             (Ty::Str, _) => Err(self.errorf(format_args!("expected string; found {n}"))),
             (Ty::Any | Ty::Refl, Arg::Bool { val, .. }) => Ok(Value::Bool(*val)),

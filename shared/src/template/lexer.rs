@@ -8,7 +8,6 @@ pub(crate) enum ItemType {
     Bool,
     Char,
     CharConstant,
-    Comment,
     Complex,
     Assign,
     Declare,

@@ -18,8 +18,7 @@ pub(crate) struct Tree {
 enum Parsed {
     Node(Node),
     End,
-    Else { pos: usize },
-    Comment,
+    Else,
 }
 
 pub(crate) struct Parser<'a> {
@@ -159,14 +158,13 @@ impl<'a> Parser<'a> {
                         self.delims.left, self.delims.right
                     )));
                 }
-                Parsed::Else { .. } => {
+                Parsed::Else => {
                     return Err(self.err(format_args!(
                         "unexpected {}else{}",
                         self.delims.left, self.delims.right
                     )));
                 }
                 Parsed::Node(n) => root.push(n),
-                Parsed::Comment => {}
             }
         }
         let name = self.parse_name.to_string();
@@ -195,7 +193,7 @@ impl<'a> Parser<'a> {
             let name = unquote(&tok.val).map_err(|e| p.err(e))?;
             p.expect(T::RightDelim, context)?;
             let (root, end) = p.item_list()?;
-            if let Parsed::Else { .. } = end {
+            if let Parsed::Else = end {
                 return Err(p.err(format_args!(
                     "unexpected {}else{} in {context}",
                     p.delims.left, p.delims.right
@@ -209,9 +207,8 @@ impl<'a> Parser<'a> {
         let mut list = Vec::new();
         while self.peek_non_space().typ != T::Eof {
             match self.text_or_action()? {
-                p @ (Parsed::End | Parsed::Else { .. }) => return Ok((list, p)),
+                p @ (Parsed::End | Parsed::Else) => return Ok((list, p)),
                 Parsed::Node(n) => list.push(n),
-                Parsed::Comment => {}
             }
         }
         Err(self.err("unexpected EOF"))
@@ -227,7 +224,6 @@ impl<'a> Parser<'a> {
                 self.action_line = 0;
                 r
             }
-            T::Comment => Ok(Parsed::Comment),
             _ => Err(self.unexpected(&tok, "input")),
         }
     }
@@ -259,10 +255,10 @@ impl<'a> Parser<'a> {
             T::Else => {
                 let peek = self.peek_non_space();
                 if peek.typ == T::If || peek.typ == T::With {
-                    return Ok(Parsed::Else { pos: peek.pos });
+                    return Ok(Parsed::Else);
                 }
-                let t = self.expect(T::RightDelim, "else")?;
-                return Ok(Parsed::Else { pos: t.pos });
+                self.expect(T::RightDelim, "else")?;
+                return Ok(Parsed::Else);
             }
             T::End => {
                 self.expect(T::RightDelim, "end")?;
@@ -298,7 +294,7 @@ impl<'a> Parser<'a> {
         }
         let (list, next) = r?;
         let mut else_list = None;
-        if let Parsed::Else { .. } = next {
+        if let Parsed::Else = next {
             if context == "if" && self.peek().typ == T::If {
                 self.next();
                 else_list = Some(vec![Node::If(self.control("if")?)]);
@@ -307,7 +303,7 @@ impl<'a> Parser<'a> {
                 else_list = Some(vec![Node::With(self.control("with")?)]);
             } else {
                 let (l, next) = self.item_list()?;
-                if let Parsed::Else { .. } = next {
+                if let Parsed::Else = next {
                     return Err(self.err(format_args!(
                         "expected end; found {}else{}",
                         self.delims.left, self.delims.right
@@ -337,7 +333,7 @@ impl<'a> Parser<'a> {
         let name = self.template_name(&tok, context)?;
         let pipe = self.pipeline(context, T::RightDelim)?;
         let (root, end) = self.with_fresh_tree(|p| p.item_list())?;
-        if let Parsed::Else { .. } = end {
+        if let Parsed::Else = end {
             return Err(self.err(format_args!(
                 "unexpected {}else{} in {context}",
                 self.delims.left, self.delims.right

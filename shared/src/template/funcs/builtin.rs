@@ -12,7 +12,6 @@ pub(crate) static FUNCS: &[FuncDef] = &[
     def!("not", [Refl], |a| Ok(Value::Bool(!a[0].truth()))),
     def!("len", [Refl], |a| length(&a[0])),
     def!("index", [Refl], ...Refl, |a| index(a)),
-    def!("slice", [Refl], ...Refl, |a| slice(a)),
     def!("print", [], ...Any, |a| Ok(Value::from_bytes(sprint(&a)))),
     def!("println", [], ...Any, |a| Ok(Value::from_bytes(sprintln(&a)))),
     def!("printf", [Str], ...Any, |a| {
@@ -99,41 +98,6 @@ fn index(a: Vec<Value>) -> Result<Value, String> {
         };
     }
     Ok(item)
-}
-
-fn slice(a: Vec<Value>) -> Result<Value, String> {
-    let item = &a[0];
-    let idxs = &a[1..];
-    if let Value::Nil = item {
-        return Err("slice of untyped nil".into());
-    }
-    if idxs.len() > 3 {
-        return Err(format!("too many slice indexes: {}", idxs.len()));
-    }
-    let len = match item {
-        Value::String(_) | Value::Bytes(_) => {
-            if idxs.len() == 3 {
-                return Err("cannot 3-index slice a string".into());
-            }
-            item.str_bytes().unwrap_or_default().len()
-        }
-        Value::List(l) => l.len(),
-        other => return Err(format!("can't slice item of type {}", other.go_type())),
-    };
-    let mut idx = [0, len, len];
-    for (i, x) in idxs.iter().enumerate() {
-        idx[i] = index_arg(x, len)?;
-    }
-    if idx[0] > idx[1] {
-        return Err(format!("invalid slice index: {} > {}", idx[0], idx[1]));
-    }
-    if idxs.len() == 3 && idx[1] > idx[2] {
-        return Err(format!("invalid slice index: {} > {}", idx[1], idx[2]));
-    }
-    Ok(match item {
-        Value::List(l) => Value::list(l[idx[0]..idx[1]].to_vec()),
-        _ => Value::from_bytes(item.str_bytes().unwrap_or_default()[idx[0]..idx[1]].to_vec()),
-    })
 }
 
 #[derive(PartialEq, Clone, Copy)]

@@ -16,7 +16,6 @@ pub(crate) mod json;
 pub(crate) mod lists;
 pub(crate) mod math;
 pub(crate) mod pem;
-pub(crate) mod pkcs12;
 pub(crate) mod strings;
 pub(crate) mod yaml;
 
@@ -29,13 +28,8 @@ pub(crate) enum Ty {
     Refl,
     Str,
     Int,
-    Int64,
     Float,
     Bool,
-    /// `[]interface {}`
-    List,
-    /// `[]string`
-    StrList,
     /// `map[string]interface {}`
     Map,
     /// `time.Time`
@@ -49,18 +43,15 @@ impl Ty {
             Ty::Refl => "reflect.Value",
             Ty::Str => "string",
             Ty::Int => "int",
-            Ty::Int64 => "int64",
             Ty::Float => "float64",
             Ty::Bool => "bool",
-            Ty::List => "[]interface {}",
-            Ty::StrList => "[]string",
             Ty::Map => "map[string]interface {}",
             Ty::Time => "time.Time",
         }
     }
 
     pub fn can_be_nil(self) -> bool {
-        matches!(self, Ty::Any | Ty::Refl | Ty::List | Ty::StrList | Ty::Map)
+        matches!(self, Ty::Any | Ty::Refl | Ty::Map)
     }
 
     /// Whether a (non-nil) value is assignable to a parameter of this type.
@@ -69,11 +60,9 @@ impl Ty {
             Ty::Any | Ty::Refl => true,
             Ty::Str => v.is_string(),
             // The model has one integer type; Go's int64 results are modelled as int.
-            Ty::Int | Ty::Int64 => matches!(v, Value::Int(_)),
+            Ty::Int => matches!(v, Value::Int(_)),
             Ty::Float => matches!(v, Value::Float(_)),
             Ty::Bool => matches!(v, Value::Bool(_)),
-            Ty::List => matches!(v, Value::List(_)),
-            Ty::StrList => matches!(v, Value::List(l) if l.iter().all(Value::is_string)),
             Ty::Map => matches!(v, Value::Map(_)),
             Ty::Time => matches!(v, Value::Time(_)),
         }
@@ -132,7 +121,6 @@ fn all_tables() -> Vec<&'static [FuncDef]> {
         dates::FUNCS,
         crypto::FUNCS,
         pem::FUNCS,
-        pkcs12::FUNCS,
     ]
 }
 
@@ -184,7 +172,6 @@ pub(crate) fn strval(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
-        Value::Nil => String::new(),
         other => {
             let mut out = Vec::new();
             super::fmt::write_v(&mut out, other, false);
@@ -241,14 +228,6 @@ pub(crate) fn to_float64(v: &Value) -> f64 {
         Value::String(s) => s.parse::<f64>().unwrap_or(0.0),
         Value::Bytes(b) => String::from_utf8_lossy(b).parse::<f64>().unwrap_or(0.0),
         _ => 0.0,
-    }
-}
-
-/// A list-like argument as sprig's reflect-based helpers see it.
-pub(crate) fn as_list(v: &Value) -> Option<Vec<Value>> {
-    match v {
-        Value::List(l) => Some(l.as_ref().clone()),
-        _ => None,
     }
 }
 

@@ -1,3 +1,0 @@
-use super::FuncDef;
-
-pub(crate) static FUNCS: &[FuncDef] = &[];
