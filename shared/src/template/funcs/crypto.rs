@@ -17,7 +17,7 @@ pub(crate) static FUNCS: &[FuncDef] = &[
 /// Go's `bcrypt.GenerateFromPassword(p, bcrypt.DefaultCost)`: `$2a$10$...`; errors yield the
 /// error text, as sprig returns it.
 fn bcrypt_hash(p: &str) -> Result<crate::template::Value, String> {
-    match bcrypt::hash_with_result(p, bcrypt::DEFAULT_COST) {
+    match bcrypt::hash_with_result(p, 10) {
         Ok(h) => sv(h.format_for_version(bcrypt::Version::TwoA)),
         Err(e) => sv(e.to_string()),
     }
