@@ -49,7 +49,9 @@ fn bench(c: &mut Criterion) {
     }
     let per = start.elapsed().as_secs_f64() * 1e6 / n as f64;
     println!("template render: {per:.2} µs per render (target < 20 µs)");
-    c.bench_function("render_10_keys", |b| b.iter(|| t.render(black_box(&d)).expect("renders")));
+    c.bench_function("render_10_keys", |b| {
+        b.iter(|| t.render(black_box(&d)).expect("renders"))
+    });
     c.bench_function("parse_10_keys", |b| {
         b.iter(|| Template::parse("bench", black_box(TEXT), &Options::default()).expect("parses"))
     });

@@ -106,7 +106,7 @@ impl<'a> State<'a> {
                     self.at(Cur::Node(node));
                     match v {
                         Value::Nil => self.out.extend_from_slice(b"<no value>"),
-                        v => write_v(&mut self.out, &v, false),
+                        v => write_v(&mut self.out, &v),
                     }
                 }
                 Ok(())
@@ -258,10 +258,8 @@ impl<'a> State<'a> {
                 return Err(self.errorf(format_args!("range can't iterate over {s}")));
             }
         };
-        if !ran {
-            if let Some(e) = &b.else_list {
-                return self.walk_list(dot, e);
-            }
+        if !ran && let Some(e) = &b.else_list {
+            return self.walk_list(dot, e);
         }
         Ok(())
     }

@@ -219,7 +219,7 @@ pub(crate) fn float_v(f: f64) -> String {
 }
 
 /// Go's `fmt.Sprint` operand formatting (`%v`).
-pub(crate) fn write_v(out: &mut Vec<u8>, v: &Value, plus: bool) {
+pub(crate) fn write_v(out: &mut Vec<u8>, v: &Value) {
     match v {
         Value::Nil => out.extend_from_slice(b"<nil>"),
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
@@ -233,7 +233,7 @@ pub(crate) fn write_v(out: &mut Vec<u8>, v: &Value, plus: bool) {
                 if i > 0 {
                     out.push(b' ');
                 }
-                write_v(out, e, plus);
+                write_v(out, e);
             }
             out.push(b']');
         }
@@ -245,7 +245,7 @@ pub(crate) fn write_v(out: &mut Vec<u8>, v: &Value, plus: bool) {
                 }
                 out.extend_from_slice(k.as_bytes());
                 out.push(b':');
-                write_v(out, e, plus);
+                write_v(out, e);
             }
             out.push(b']');
         }
@@ -259,7 +259,7 @@ pub(crate) fn sprint(args: &[Value]) -> Vec<u8> {
         if i > 0 && !a.is_string() && !args[i - 1].is_string() {
             out.push(b' ');
         }
-        write_v(&mut out, a, false);
+        write_v(&mut out, a);
     }
     out
 }
@@ -270,7 +270,7 @@ pub(crate) fn sprintln(args: &[Value]) -> Vec<u8> {
         if i > 0 {
             out.push(b' ');
         }
-        write_v(&mut out, a, false);
+        write_v(&mut out, a);
     }
     out.push(b'\n');
     out

@@ -13,6 +13,7 @@ mod exec;
 mod fmt;
 mod funcs;
 mod lexer;
+mod literal;
 mod parse;
 mod printf;
 mod value;

@@ -56,14 +56,16 @@ impl Printer {
             _ => u.to_string(),
         };
         let mut prec = self.f.prec;
-        if prec.is_none() && self.f.zero && !self.f.minus {
-            if let Some(w) = self.f.wid {
-                let mut p = w;
-                if neg || self.f.plus || self.f.space {
-                    p = p.saturating_sub(1);
-                }
-                prec = Some(p);
+        if prec.is_none()
+            && self.f.zero
+            && !self.f.minus
+            && let Some(w) = self.f.wid
+        {
+            let mut p = w;
+            if neg || self.f.plus || self.f.space {
+                p = p.saturating_sub(1);
             }
+            prec = Some(p);
         }
         if let Some(p) = prec {
             if p == 0 && u == 0 {
@@ -126,13 +128,15 @@ impl Printer {
             return;
         }
         if self.f.plus || !num.starts_with('+') {
-            if let Some(w) = self.f.wid {
-                if self.f.zero && !self.f.minus && w > num.len() {
-                    self.buf.push(num.as_bytes()[0]);
-                    self.buf.extend(std::iter::repeat_n(b'0', w - num.len()));
-                    self.buf.extend_from_slice(&num.as_bytes()[1..]);
-                    return;
-                }
+            if let Some(w) = self.f.wid
+                && self.f.zero
+                && !self.f.minus
+                && w > num.len()
+            {
+                self.buf.push(num.as_bytes()[0]);
+                self.buf.extend(std::iter::repeat_n(b'0', w - num.len()));
+                self.buf.extend_from_slice(&num.as_bytes()[1..]);
+                return;
             }
             self.pad(num.as_bytes());
             return;
@@ -240,7 +244,7 @@ impl Printer {
                 }
                 self.buf.push(b'}');
             }
-            other => write_v(&mut self.buf, other, false),
+            other => write_v(&mut self.buf, other),
         }
     }
 
@@ -290,10 +294,10 @@ impl Printer {
                 }
                 'U' => {
                     let mut s = format!("U+{:04X}", *i);
-                    if self.f.sharp {
-                        if let Some(c) = char::from_u32(*i as u32).filter(|c| is_print(*c)) {
-                            s.push_str(&format!(" '{c}'"));
-                        }
+                    if self.f.sharp
+                        && let Some(c) = char::from_u32(*i as u32).filter(|c| is_print(*c))
+                    {
+                        s.push_str(&format!(" '{c}'"));
                     }
                     let old = self.f.zero;
                     self.f.zero = false;
@@ -349,7 +353,7 @@ impl Printer {
             Value::Time(_) => match verb {
                 'v' | 's' => {
                     let mut tmp = Vec::new();
-                    write_v(&mut tmp, v, false);
+                    write_v(&mut tmp, v);
                     self.fmt_string(&tmp, 's');
                 }
                 _ => self.bad_verb(v, verb),
@@ -565,7 +569,7 @@ fn hex_float(f: f64, prec: i32) -> String {
     // 52 fraction bits = 13 hex digits.
     let mut frac = mant;
     let mut digits = 13;
-    if prec >= 0 && prec < 13 {
+    if (0..13).contains(&prec) {
         let shift = (13 - prec) * 4;
         let half = 1u64 << (shift - 1);
         let rem = frac & ((1u64 << shift) - 1);

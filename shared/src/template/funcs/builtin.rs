@@ -219,7 +219,7 @@ fn eval_args(a: &[Value]) -> Vec<u8> {
         if i > 0 && !v.is_string() && !mapped[i - 1].is_string() {
             out.push(b' ');
         }
-        write_v(&mut out, v, false);
+        write_v(&mut out, v);
     }
     out
 }

@@ -270,10 +270,9 @@ fn semver_compare(constraint: &str, version: &str) -> Result<Value, String> {
             if matches!(
                 tok.as_str(),
                 "=" | "!=" | ">" | "<" | ">=" | "<=" | "~" | "^" | "~>"
-            ) {
-                if let Some(n) = toks.next() {
-                    tok.push_str(n);
-                }
+            ) && let Some(n) = toks.next()
+            {
+                tok.push_str(n);
             }
             if !check_one(&tok, &v)? {
                 ok = false;

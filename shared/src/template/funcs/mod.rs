@@ -174,7 +174,7 @@ pub(crate) fn strval(v: &Value) -> String {
         Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
         other => {
             let mut out = Vec::new();
-            super::fmt::write_v(&mut out, other, false);
+            super::fmt::write_v(&mut out, other);
             String::from_utf8_lossy(&out).into_owned()
         }
     }
@@ -183,7 +183,7 @@ pub(crate) fn strval(v: &Value) -> String {
 /// The bytes of `fmt.Sprint(v)` / `fmt.Sprintf("%v", v)` (nil prints `<nil>`).
 pub(crate) fn sprint_v(v: &Value) -> String {
     let mut out = Vec::new();
-    super::fmt::write_v(&mut out, v, false);
+    super::fmt::write_v(&mut out, v);
     String::from_utf8_lossy(&out).into_owned()
 }
 
