@@ -1,9 +1,6 @@
 //! The controller deployment: sync and push reconcilers, providers, metrics, leader election.
 
 use clap::{Parser, Subcommand};
-#[allow(dead_code)] // used by the reconcilers as they land
-mod provider;
-
 use shared::telemetry::{self, LogFormat};
 
 #[derive(Parser, Debug)]

@@ -1,0 +1,4 @@
+//! The controller deployment as a library, so the binary, `render` and the end-to-end tests run the
+//! same reconcilers in-process.
+
+pub mod provider;
