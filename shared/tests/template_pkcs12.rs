@@ -471,8 +471,7 @@ fn truststore_loads_in_python_with_go_subject_aliases() {
             "CN=leaf.example,O=Example\\, Inc.,C=DE"
         );
     }
-    // Every bag is marked as a Java trust anchor (2.16.840.1.113894.746875.1.1) — checked on
-    // the decrypted form by reading it back through DecodeChain's error: no key bag at all.
+    // As in ESO, a trust store holds no key, so the key-and-chain reader refuses it.
     let err = render(
         r#"{{ pemTruststoreToPKCS12Pass .chain "changeit" | b64dec | pkcs12certPass "changeit" }}"#,
         &data,
