@@ -30,8 +30,9 @@ async fn setup() -> (Sim, Client, Box<dyn SecretsClient>) {
 }
 
 async fn provider_client(client: &Client, kind: SecretStoreKind) -> Box<dyn SecretsClient> {
-    let spec = serde_json::from_value(json!({"provider": {"kubernetes": {"remoteNamespace": "remote"}}}))
-        .unwrap();
+    let spec =
+        serde_json::from_value(json!({"provider": {"kubernetes": {"remoteNamespace": "remote"}}}))
+            .unwrap();
     KubernetesProvider::new()
         .new_client(&ClientContext {
             kube: client.clone(),
@@ -66,7 +67,10 @@ fn entry(secret_key: Option<&str>, remote_key: &str, property: Option<&str>) -> 
 }
 
 async fn remote(client: &Client, name: &str) -> Option<Secret> {
-    Api::<Secret>::namespaced(client.clone(), "remote").get_opt(name).await.unwrap()
+    Api::<Secret>::namespaced(client.clone(), "remote")
+        .get_opt(name)
+        .await
+        .unwrap()
 }
 
 fn data(secret: &Secret) -> BTreeMap<String, String> {
@@ -79,7 +83,10 @@ fn data(secret: &Secret) -> BTreeMap<String, String> {
 }
 
 fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 #[tokio::test]
@@ -93,21 +100,44 @@ async fn pushes_keys_into_properties_and_deletes_them_again() {
     let s = remote(&client, "pushed").await.unwrap();
     assert_eq!(data(&s), map(&[("username", "admin"), ("pass", "p<w>")]));
     let labels = s.metadata.labels.clone().unwrap();
-    assert_eq!(labels.get(MANAGED_LABEL.0).map(String::as_str), Some(MANAGED_LABEL.1));
-    assert_eq!(labels.get("app").map(String::as_str), Some("web"), "source labels are copied");
+    assert_eq!(
+        labels.get(MANAGED_LABEL.0).map(String::as_str),
+        Some(MANAGED_LABEL.1)
+    );
+    assert_eq!(
+        labels.get("app").map(String::as_str),
+        Some("web"),
+        "source labels are copied"
+    );
     assert_eq!(s.type_.as_deref(), Some("Opaque"));
     assert!(c.secret_exists(&to_username).await.unwrap());
-    assert!(!c.secret_exists(&entry(Some("user"), "pushed", Some("other"))).await.unwrap());
+    assert!(
+        !c.secret_exists(&entry(Some("user"), "pushed", Some("other")))
+            .await
+            .unwrap()
+    );
 
     // Pushing the same value again does not write.
     let rv = s.metadata.resource_version.clone();
     c.push_secret(&local(), &to_username).await.unwrap();
-    assert_eq!(remote(&client, "pushed").await.unwrap().metadata.resource_version, rv);
+    assert_eq!(
+        remote(&client, "pushed")
+            .await
+            .unwrap()
+            .metadata
+            .resource_version,
+        rv
+    );
 
     // Deleting one property keeps the Secret; deleting the last one removes it.
     c.delete_secret(&to_username).await.unwrap();
-    assert_eq!(data(&remote(&client, "pushed").await.unwrap()), map(&[("pass", "p<w>")]));
-    c.delete_secret(&entry(Some("pass"), "pushed", Some("pass"))).await.unwrap();
+    assert_eq!(
+        data(&remote(&client, "pushed").await.unwrap()),
+        map(&[("pass", "p<w>")])
+    );
+    c.delete_secret(&entry(Some("pass"), "pushed", Some("pass")))
+        .await
+        .unwrap();
     assert!(remote(&client, "pushed").await.is_none());
     // Deleting again is fine.
     c.delete_secret(&to_username).await.unwrap();
@@ -116,12 +146,16 @@ async fn pushes_keys_into_properties_and_deletes_them_again() {
 #[tokio::test]
 async fn pushes_the_whole_secret_as_keys_or_as_one_json_property() {
     let (_sim, client, c) = setup().await;
-    c.push_secret(&local(), &entry(None, "copy", None)).await.unwrap();
+    c.push_secret(&local(), &entry(None, "copy", None))
+        .await
+        .unwrap();
     assert_eq!(
         data(&remote(&client, "copy").await.unwrap()),
         map(&[("user", "admin"), ("pass", "p<w>")])
     );
-    c.push_secret(&local(), &entry(None, "bundle", Some("all"))).await.unwrap();
+    c.push_secret(&local(), &entry(None, "bundle", Some("all")))
+        .await
+        .unwrap();
     assert_eq!(
         data(&remote(&client, "bundle").await.unwrap()),
         map(&[("all", r#"{"pass":"p\u003cw\u003e","user":"admin"}"#)])
@@ -145,9 +179,14 @@ async fn secrets_not_created_by_external_secrets_are_never_modified_or_deleted()
         .unwrap();
     let e = entry(Some("user"), "foreign", Some("username"));
     let err = c.push_secret(&local(), &e).await.unwrap_err();
-    assert!(err.to_string().contains("not managed by external-secrets"), "{err}");
+    assert!(
+        err.to_string().contains("not managed by external-secrets"),
+        "{err}"
+    );
     c.delete_secret(&e).await.unwrap();
-    c.delete_secret(&entry(None, "foreign", None)).await.unwrap();
+    c.delete_secret(&entry(None, "foreign", None))
+        .await
+        .unwrap();
     let s = remote(&client, "foreign").await.unwrap();
     assert_eq!(data(&s), map(&[("username", "theirs")]));
 }
@@ -172,20 +211,37 @@ async fn push_metadata_sets_labels_annotations_and_remote_namespace() {
     let s = remote(&client, "meta").await.unwrap();
     let labels = s.metadata.labels.clone().unwrap();
     assert_eq!(labels.get("extra").map(String::as_str), Some("1"));
-    assert!(!labels.contains_key("app"), "Replace drops the source labels");
+    assert!(
+        !labels.contains_key("app"),
+        "Replace drops the source labels"
+    );
     assert_eq!(
-        s.metadata.annotations.unwrap().get("note").map(String::as_str),
+        s.metadata
+            .annotations
+            .unwrap()
+            .get("note")
+            .map(String::as_str),
         Some("hi")
     );
 
     // A remoteNamespace override needs a ClusterSecretStore.
-    let moved = with_metadata(entry(Some("user"), "moved", Some("u")), json!({"remoteNamespace": "team-a"}));
+    let moved = with_metadata(
+        entry(Some("user"), "moved", Some("u")),
+        json!({"remoteNamespace": "team-a"}),
+    );
     let err = c.push_secret(&local(), &moved).await.unwrap_err();
-    assert_eq!(err.to_string(), "remoteNamespace override is only supported with ClusterSecretStore");
+    assert_eq!(
+        err.to_string(),
+        "remoteNamespace override is only supported with ClusterSecretStore"
+    );
     let cluster = provider_client(&client, SecretStoreKind::ClusterSecretStore).await;
     cluster.push_secret(&local(), &moved).await.unwrap();
     assert!(
-        Api::<Secret>::namespaced(client.clone(), "team-a").get_opt("moved").await.unwrap().is_some()
+        Api::<Secret>::namespaced(client.clone(), "team-a")
+            .get_opt("moved")
+            .await
+            .unwrap()
+            .is_some()
     );
     // Wrong metadata kind is rejected.
     let mut bad = entry(Some("user"), "bad", Some("u"));
