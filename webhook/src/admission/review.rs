@@ -64,7 +64,26 @@ pub struct AdmissionReviewRequest {
     pub request: AdmissionRequestView,
 }
 
-fn malformed(what: &'static str, err: &serde_json::Error) -> ReviewError {
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Header {
+    #[serde(default)]
+    api_version: String,
+    #[serde(default)]
+    kind: String,
+}
+
+/// On a parse failure, a wrong apiVersion or kind explains more than the field error inside
+/// `request` it caused, so check the header separately (only on this error path).
+fn explain_failure(body: &[u8], err: &serde_json::Error, what: &'static str, versions: &[&str]) -> ReviewError {
+    if let Ok(header) = serde_json::from_slice::<Header>(body) {
+        if !versions.contains(&header.api_version.as_str()) {
+            return ReviewError::ApiVersion(header.api_version, what);
+        }
+        if header.kind != what {
+            return ReviewError::Kind { expected: what, got: header.kind };
+        }
+    }
     ReviewError::Malformed { what, detail: err.to_string() }
 }
 
@@ -74,7 +93,8 @@ pub fn parse_admission_review(body: &[u8]) -> Result<AdmissionReviewRequest, Rev
         return Err(ReviewError::Empty);
     }
     let envelope: ReviewEnvelope<AdmissionRequestView> =
-        serde_json::from_slice(body).map_err(|e| malformed("AdmissionReview", &e))?;
+        serde_json::from_slice(body)
+        .map_err(|e| explain_failure(body, &e, "AdmissionReview", &[ADMISSION_V1, ADMISSION_V1BETA1]))?;
     let api_version = match envelope.api_version.as_str() {
         ADMISSION_V1 => ADMISSION_V1,
         ADMISSION_V1BETA1 => ADMISSION_V1BETA1,
@@ -184,7 +204,7 @@ pub fn parse_conversion_review(body: &[u8]) -> Result<ConversionRequest, ReviewE
         return Err(ReviewError::Empty);
     }
     let envelope: ReviewEnvelope<ConversionRequest> =
-        serde_json::from_slice(body).map_err(|e| malformed("ConversionReview", &e))?;
+        serde_json::from_slice(body).map_err(|e| explain_failure(body, &e, "ConversionReview", &[CONVERSION_V1]))?;
     if envelope.api_version != CONVERSION_V1 {
         return Err(ReviewError::ApiVersion(envelope.api_version, "ConversionReview"));
     }
