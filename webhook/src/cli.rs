@@ -15,7 +15,11 @@ use crate::duration::parse_go_duration;
 
 /// Top-level command line of the `webhook` binary.
 #[derive(Parser, Debug)]
-#[command(name = "webhook", version, about = "External Secrets admission webhook and offline validator")]
+#[command(
+    name = "webhook",
+    version,
+    about = "External Secrets admission webhook and offline validator"
+)]
 pub struct Cli {
     /// Log line format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
@@ -98,7 +102,11 @@ pub struct ServeArgs {
     #[arg(long)]
     pub service_namespace: Option<String>,
     /// ValidatingWebhookConfigurations whose caBundle this webhook maintains.
-    #[arg(long, value_delimiter = ',', default_value = "secretstore-validate,externalsecret-validate")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "secretstore-validate,externalsecret-validate"
+    )]
     pub webhook_config_names: Vec<String>,
     /// MutatingWebhookConfigurations whose caBundle this webhook maintains.
     #[arg(long, value_delimiter = ',', default_value = "")]
@@ -139,7 +147,9 @@ pub struct ServeArgs {
 impl ServeArgs {
     /// The namespace of the Service the certificate is issued for.
     pub fn service_namespace(&self) -> &str {
-        self.service_namespace.as_deref().unwrap_or(&self.cert_secret_namespace)
+        self.service_namespace
+            .as_deref()
+            .unwrap_or(&self.cert_secret_namespace)
     }
 
     /// Every DNS name the serving certificate must carry.
@@ -163,7 +173,11 @@ impl ServeArgs {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        let cli = Cli::try_parse_from(["webhook".into(), "serve".into()].into_iter().chain(args.into_iter().map(Into::into)))?;
+        let cli = Cli::try_parse_from(
+            ["webhook".into(), "serve".into()]
+                .into_iter()
+                .chain(args.into_iter().map(Into::into)),
+        )?;
         match cli.command {
             Command::Serve(args) => Ok(*args),
         }
@@ -187,12 +201,19 @@ pub struct FlagSpec {
 pub fn serve_flag_table() -> Vec<FlagSpec> {
     let cli = Cli::command();
     let global = cli.get_arguments();
-    let serve = cli.find_subcommand("serve").map(|c| c.get_arguments().collect::<Vec<_>>()).unwrap_or_default();
+    let serve = cli
+        .find_subcommand("serve")
+        .map(|c| c.get_arguments().collect::<Vec<_>>())
+        .unwrap_or_default();
     let mut flags: Vec<FlagSpec> = global
         .chain(serve)
         .filter_map(|arg| {
             let name = arg.get_long()?.to_owned();
-            let defaults: Vec<String> = arg.get_default_values().iter().map(|v| v.to_string_lossy().into_owned()).collect();
+            let defaults: Vec<String> = arg
+                .get_default_values()
+                .iter()
+                .map(|v| v.to_string_lossy().into_owned())
+                .collect();
             let default = (!defaults.is_empty()).then(|| defaults.join(","));
             let bare_allowed = arg.get_num_args().is_some_and(|n| n.min_values() == 0);
             Some(FlagSpec {
@@ -215,7 +236,11 @@ pub fn parse_listen_addr(value: &str) -> Result<Option<SocketAddr>, String> {
     if value.is_empty() || value == "0" {
         return Ok(None);
     }
-    let full = if let Some(port) = value.strip_prefix(':') { format!("0.0.0.0:{port}") } else { value.to_owned() };
+    let full = if let Some(port) = value.strip_prefix(':') {
+        format!("0.0.0.0:{port}")
+    } else {
+        value.to_owned()
+    };
     full.to_socket_addrs()
         .map_err(|e| format!("invalid listen address {value:?}: {e}"))?
         .next()

@@ -48,11 +48,14 @@ pub fn parse_go_duration(input: &str) -> Result<Duration, String> {
             other => return Err(format!("unknown unit {other:?} in duration {input:?}")),
         };
         total_nanos = total_nanos
-            .checked_add(scale(number, unit_nanos).ok_or_else(|| format!("invalid duration {input:?}"))?)
+            .checked_add(
+                scale(number, unit_nanos).ok_or_else(|| format!("invalid duration {input:?}"))?,
+            )
             .ok_or_else(|| format!("duration {input:?} is too large"))?;
         rest = next;
     }
-    let secs = u64::try_from(total_nanos / 1_000_000_000).map_err(|_| format!("duration {input:?} is too large"))?;
+    let secs = u64::try_from(total_nanos / 1_000_000_000)
+        .map_err(|_| format!("duration {input:?} is too large"))?;
     // The remainder of a division by 1e9 always fits in u32.
     let nanos = u32::try_from(total_nanos % 1_000_000_000).unwrap_or(0);
     Ok(Duration::new(secs, nanos))
@@ -67,7 +70,11 @@ fn scale(number: &str, unit_nanos: u128) -> Option<u128> {
     if (whole.is_empty() && frac.is_empty()) || frac.contains('.') {
         return None;
     }
-    let whole_value: u128 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let whole_value: u128 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
     let mut total = whole_value.checked_mul(unit_nanos)?;
     let mut divisor: u128 = 1;
     let mut frac_value: u128 = 0;

@@ -25,7 +25,12 @@ pub(crate) enum Mode {
 }
 
 fn json_response(bytes: Vec<u8>) -> Response {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        bytes,
+    )
+        .into_response()
 }
 
 fn bad_request(state: &AppState, path: &'static str, err: &ReviewError) -> Response {
@@ -37,10 +42,19 @@ fn bad_request(state: &AppState, path: &'static str, err: &ReviewError) -> Respo
 fn rules_failed(state: &AppState, path: &'static str) -> Response {
     state.metrics.record_rejected(path, "rules_panic");
     tracing::error!(path, "admission rules panicked");
-    (StatusCode::INTERNAL_SERVER_ERROR, "admission rules failed\n").into_response()
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "admission rules failed\n",
+    )
+        .into_response()
 }
 
-pub(crate) async fn admit(state: AppState, path: &'static str, mode: Mode, body: Bytes) -> Response {
+pub(crate) async fn admit(
+    state: AppState,
+    path: &'static str,
+    mode: Mode,
+    body: Bytes,
+) -> Response {
     let review = match parse_admission_review(&body) {
         Ok(review) => review,
         Err(err) => return bad_request(&state, path, &err),
@@ -60,9 +74,17 @@ pub(crate) async fn admit(state: AppState, path: &'static str, mode: Mode, body:
         return rules_failed(&state, path);
     };
     let allowed = matches!(answer, AdmissionAnswer::Allow { .. });
-    state.metrics.record_admission(path, &view.kind.kind, view.operation.as_str(), allowed, started.elapsed());
+    state.metrics.record_admission(
+        path,
+        &view.kind.kind,
+        view.operation.as_str(),
+        allowed,
+        started.elapsed(),
+    );
     if let AdmissionAnswer::Deny(deny) = &answer {
-        state.metrics.record_denial(&view.kind.kind, deny.effective_reason());
+        state
+            .metrics
+            .record_denial(&view.kind.kind, deny.effective_reason());
     }
     tracing::debug!(
         path,
@@ -77,9 +99,15 @@ pub(crate) async fn admit(state: AppState, path: &'static str, mode: Mode, body:
     json_response(admission_response_bytes(api_version, &view.uid, &answer))
 }
 
-fn decide(rules: &dyn crate::admission::AdmissionRules, mode: Mode, view: &AdmissionRequestView) -> AdmissionAnswer {
+fn decide(
+    rules: &dyn crate::admission::AdmissionRules,
+    mode: Mode,
+    view: &AdmissionRequestView,
+) -> AdmissionAnswer {
     match mode {
-        Mode::Validate(Some((group, kind))) if view.kind.group != group || view.kind.kind != kind => {
+        Mode::Validate(Some((group, kind)))
+            if view.kind.group != group || view.kind.kind != kind =>
+        {
             AdmissionAnswer::Deny(Deny::with_code(
                 400,
                 format!(
@@ -89,11 +117,17 @@ fn decide(rules: &dyn crate::admission::AdmissionRules, mode: Mode, view: &Admis
             ))
         }
         Mode::Validate(_) => match rules.validate(view) {
-            Verdict::Allow { warnings } => AdmissionAnswer::Allow { warnings, patch: Vec::new() },
+            Verdict::Allow { warnings } => AdmissionAnswer::Allow {
+                warnings,
+                patch: Vec::new(),
+            },
             Verdict::Deny(deny) => AdmissionAnswer::Deny(deny),
         },
         Mode::Mutate => match rules.mutate(view) {
-            Ok(patch) => AdmissionAnswer::Allow { warnings: Vec::new(), patch },
+            Ok(patch) => AdmissionAnswer::Allow {
+                warnings: Vec::new(),
+                patch,
+            },
             Err(deny) => AdmissionAnswer::Deny(deny),
         },
     }
@@ -130,20 +164,32 @@ fn caller_timeout(query: Option<&str>) -> Option<Duration> {
 }
 
 /// Per-request deadline (covering body upload and the rules) plus HTTP metrics.
-pub(crate) async fn deadline_and_metrics(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn deadline_and_metrics(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let path = route_label(request.uri().path());
-    let deadline = caller_timeout(request.uri().query())
-        .map_or(state.request_timeout, |caller| caller.min(state.request_timeout));
+    let deadline = caller_timeout(request.uri().query()).map_or(state.request_timeout, |caller| {
+        caller.min(state.request_timeout)
+    });
     let started = Instant::now();
     state.metrics.in_flight(path, 1.0);
     let response = match tokio::time::timeout(deadline, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
             state.metrics.record_rejected(path, "deadline");
-            tracing::warn!(path, deadline_ms = deadline.as_millis(), "admission request exceeded its deadline");
+            tracing::warn!(
+                path,
+                deadline_ms = deadline.as_millis(),
+                "admission request exceeded its deadline"
+            );
             (
                 StatusCode::GATEWAY_TIMEOUT,
-                format!("admission request not answered within {}ms\n", deadline.as_millis()),
+                format!(
+                    "admission request not answered within {}ms\n",
+                    deadline.as_millis()
+                ),
             )
                 .into_response()
         }

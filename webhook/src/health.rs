@@ -15,10 +15,12 @@ use axum::response::{IntoResponse, Response};
 /// Flag name used for "a serving certificate is loaded and valid".
 pub const CERTIFICATE: &str = "certificate";
 
+type Flags = Vec<(String, Arc<AtomicBool>)>;
+
 /// Shared registry of readiness flags.
 #[derive(Clone, Debug, Default)]
 pub struct Readiness {
-    flags: Arc<Mutex<Vec<(String, Arc<AtomicBool>)>>>,
+    flags: Arc<Mutex<Flags>>,
 }
 
 /// The setter side of one readiness flag.
@@ -51,17 +53,27 @@ impl Readiness {
     pub fn register(&self, name: &str) -> ReadyFlag {
         let mut flags = self.flags.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((_, value)) = flags.iter().find(|(n, _)| n == name) {
-            return ReadyFlag { name: name.to_owned(), value: value.clone() };
+            return ReadyFlag {
+                name: name.to_owned(),
+                value: value.clone(),
+            };
         }
         let value = Arc::new(AtomicBool::new(false));
         flags.push((name.to_owned(), value.clone()));
-        ReadyFlag { name: name.to_owned(), value }
+        ReadyFlag {
+            name: name.to_owned(),
+            value,
+        }
     }
 
     /// Names of the flags that are not set yet, in registration order.
     pub fn pending(&self) -> Vec<String> {
         let flags = self.flags.lock().unwrap_or_else(PoisonError::into_inner);
-        flags.iter().filter(|(_, v)| !v.load(Ordering::Acquire)).map(|(n, _)| n.clone()).collect()
+        flags
+            .iter()
+            .filter(|(_, v)| !v.load(Ordering::Acquire))
+            .map(|(n, _)| n.clone())
+            .collect()
     }
 
     pub fn is_ready(&self) -> bool {
@@ -80,6 +92,10 @@ pub async fn readyz(State(readiness): State<Readiness>) -> Response {
     if pending.is_empty() {
         (StatusCode::OK, "ok").into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {}\n", pending.join(", "))).into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {}\n", pending.join(", ")),
+        )
+            .into_response()
     }
 }

@@ -8,7 +8,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use metrics::{
+    Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
+};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
 const REQUESTS_TOTAL: &str = "controller_runtime_webhook_requests_total";
@@ -32,7 +34,10 @@ const KNOWN_KINDS: &[&str] = &[
 ];
 
 /// Latency buckets in seconds: admission answers are expected in well under a millisecond.
-const BUCKETS: &[f64] = &[0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];
 
 /// Cheap-to-clone handle on the server's metrics.
 #[derive(Clone)]
@@ -55,7 +60,11 @@ impl Default for Metrics {
 
 /// The label value for a request's kind.
 pub fn kind_label(kind: &str) -> &'static str {
-    KNOWN_KINDS.iter().find(|k| **k == kind).copied().unwrap_or("other")
+    KNOWN_KINDS
+        .iter()
+        .find(|k| **k == kind)
+        .copied()
+        .unwrap_or("other")
 }
 
 impl Metrics {
@@ -68,16 +77,42 @@ impl Metrics {
         };
         let recorder = builder.build_recorder();
         let handle = recorder.handle();
-        let metrics = Self { recorder: Arc::new(recorder), handle };
+        let metrics = Self {
+            recorder: Arc::new(recorder),
+            handle,
+        };
         metrics.with(|| {
-            describe_counter!(REQUESTS_TOTAL, "HTTP requests served per webhook path and status code.");
-            describe_histogram!(LATENCY, Unit::Seconds, "Time to answer a webhook HTTP request.");
+            describe_counter!(
+                REQUESTS_TOTAL,
+                "HTTP requests served per webhook path and status code."
+            );
+            describe_histogram!(
+                LATENCY,
+                Unit::Seconds,
+                "Time to answer a webhook HTTP request."
+            );
             describe_gauge!(IN_FLIGHT, "Webhook HTTP requests being served.");
-            describe_counter!(ADMISSIONS, "Admission decisions by path, kind, operation and verdict.");
-            describe_histogram!(ADMISSION_LATENCY, Unit::Seconds, "Time spent deciding one admission request.");
-            describe_counter!(DENIALS, "Denied admission requests by kind and status reason.");
-            describe_counter!(REJECTED, "Requests answered without a decision, by path and cause.");
-            describe_gauge!(CERT_EXPIRY, "Expiry of the certificate being served, as a Unix timestamp.");
+            describe_counter!(
+                ADMISSIONS,
+                "Admission decisions by path, kind, operation and verdict."
+            );
+            describe_histogram!(
+                ADMISSION_LATENCY,
+                Unit::Seconds,
+                "Time spent deciding one admission request."
+            );
+            describe_counter!(
+                DENIALS,
+                "Denied admission requests by kind and status reason."
+            );
+            describe_counter!(
+                REJECTED,
+                "Requests answered without a decision, by path and cause."
+            );
+            describe_gauge!(
+                CERT_EXPIRY,
+                "Expiry of the certificate being served, as a Unix timestamp."
+            );
             describe_counter!(CERT_ROTATIONS, "Serving certificates loaded since start.");
         });
         metrics
@@ -111,7 +146,14 @@ impl Metrics {
     }
 
     /// One admission decision.
-    pub fn record_admission(&self, path: &'static str, kind: &str, operation: &'static str, allowed: bool, elapsed: Duration) {
+    pub fn record_admission(
+        &self,
+        path: &'static str,
+        kind: &str,
+        operation: &'static str,
+        allowed: bool,
+        elapsed: Duration,
+    ) {
         let kind = kind_label(kind);
         self.with(|| {
             counter!(ADMISSIONS, "path" => path, "kind" => kind, "operation" => operation, "allowed" => if allowed { "true" } else { "false" })

@@ -40,10 +40,17 @@ const ESO_GROUP: &str = "external-secrets.io";
 
 /// The metric label for a request path: one of the fixed routes, else `other`.
 pub fn route_label(path: &str) -> &'static str {
-    [EXTERNALSECRET_PATH, SECRETSTORE_PATH, CLUSTERSECRETSTORE_PATH, VALIDATE_PATH, MUTATE_PATH, CONVERT_PATH]
-        .into_iter()
-        .find(|p| *p == path)
-        .unwrap_or("other")
+    [
+        EXTERNALSECRET_PATH,
+        SECRETSTORE_PATH,
+        CLUSTERSECRETSTORE_PATH,
+        VALIDATE_PATH,
+        MUTATE_PATH,
+        CONVERT_PATH,
+    ]
+    .into_iter()
+    .find(|p| *p == path)
+    .unwrap_or("other")
 }
 
 /// State shared by every request.
@@ -108,24 +115,44 @@ fn admission_route(path: &'static str, mode: Mode) -> axum::routing::MethodRoute
 pub fn router(state: AppState) -> Router {
     let kind = |k: &'static str| Mode::Validate(Some((ESO_GROUP, k)));
     let mut admission = Router::new()
-        .route(EXTERNALSECRET_PATH, admission_route(EXTERNALSECRET_PATH, kind("ExternalSecret")))
-        .route(SECRETSTORE_PATH, admission_route(SECRETSTORE_PATH, kind("SecretStore")))
-        .route(CLUSTERSECRETSTORE_PATH, admission_route(CLUSTERSECRETSTORE_PATH, kind("ClusterSecretStore")))
-        .route(VALIDATE_PATH, admission_route(VALIDATE_PATH, Mode::Validate(None)))
+        .route(
+            EXTERNALSECRET_PATH,
+            admission_route(EXTERNALSECRET_PATH, kind("ExternalSecret")),
+        )
+        .route(
+            SECRETSTORE_PATH,
+            admission_route(SECRETSTORE_PATH, kind("SecretStore")),
+        )
+        .route(
+            CLUSTERSECRETSTORE_PATH,
+            admission_route(CLUSTERSECRETSTORE_PATH, kind("ClusterSecretStore")),
+        )
+        .route(
+            VALIDATE_PATH,
+            admission_route(VALIDATE_PATH, Mode::Validate(None)),
+        )
         .route(MUTATE_PATH, admission_route(MUTATE_PATH, Mode::Mutate));
     if state.serve_conversion {
         admission = admission.route(CONVERT_PATH, post(convert));
     }
     let admission = admission
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), deadline_and_metrics))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            deadline_and_metrics,
+        ))
         .with_state(state.clone());
-    admission.merge(health_router(state.readiness.clone())).merge(metrics_router(state.metrics.clone()))
+    admission
+        .merge(health_router(state.readiness.clone()))
+        .merge(metrics_router(state.metrics.clone()))
 }
 
 /// `/healthz` and `/readyz`.
 pub fn health_router(readiness: Readiness) -> Router {
-    Router::new().route("/healthz", get(health::healthz)).route("/readyz", get(health::readyz)).with_state(readiness)
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .with_state(readiness)
 }
 
 /// `/metrics` in the Prometheus text format.
@@ -134,7 +161,14 @@ pub fn metrics_router(metrics: Metrics) -> Router {
         .route(
             "/metrics",
             get(|State(m): State<Metrics>| async move {
-                ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], m.render()).into_response()
+                (
+                    [(
+                        header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    m.render(),
+                )
+                    .into_response()
             }),
         )
         .with_state(metrics)
@@ -148,36 +182,61 @@ pub async fn serve_tls(
     handle: Handle<SocketAddr>,
     http2: bool,
 ) -> std::io::Result<()> {
-    let mut server = axum_server::from_tcp_rustls(listener, RustlsConfig::from_config(tls))?.handle(handle);
+    let mut server =
+        axum_server::from_tcp_rustls(listener, RustlsConfig::from_config(tls))?.handle(handle);
     if !http2 {
         server = server.http1_only();
     }
     server.serve(app.into_make_service()).await
 }
 
-async fn serve_plain(addr: SocketAddr, app: Router, shutdown: CancellationToken, what: &'static str) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding the {what} listener on {addr}"))?;
+async fn serve_plain(
+    addr: SocketAddr,
+    app: Router,
+    shutdown: CancellationToken,
+    what: &'static str,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the {what} listener on {addr}"))?;
     tracing::info!(%addr, what, "listening");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await?;
     Ok(())
 }
 
 /// Certificate settings derived from the flags.
 pub fn cert_settings(args: &ServeArgs) -> CertSettings {
-    CertSettings { dns_names: args.dns_names(), lookahead: args.lookahead_interval, validity: args.cert_validity }
+    CertSettings {
+        dns_names: args.dns_names(),
+        lookahead: args.lookahead_interval,
+        validity: args.cert_validity,
+    }
 }
 
 /// `webhook serve`: runs until `shutdown` is cancelled, then drains in-flight requests for at
 /// most `--shutdown-timeout`.
-pub async fn run(args: ServeArgs, rules: Arc<dyn AdmissionRules>, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    args: ServeArgs,
+    rules: Arc<dyn AdmissionRules>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let state = AppState::new(rules)
         .with_request_timeout(args.request_timeout)
         .with_max_body_bytes(args.max_body_bytes)
         .with_conversion(args.serve_conversion);
     let resolver = Arc::new(CertResolver::new());
-    let runtime = CertRuntime::new(resolver.clone(), state.readiness.register(CERTIFICATE), state.metrics.clone());
-    let tls_options =
-        TlsOptions { min_version: args.tls_min_version.clone(), ciphers: args.tls_ciphers.clone(), http2: args.enable_http2 };
+    let runtime = CertRuntime::new(
+        resolver.clone(),
+        state.readiness.register(CERTIFICATE),
+        state.metrics.clone(),
+    );
+    let tls_options = TlsOptions {
+        min_version: args.tls_min_version.clone(),
+        ciphers: args.tls_ciphers.clone(),
+        http2: args.enable_http2,
+    };
     let tls = Arc::new(server_config(&tls_options, resolver)?);
 
     let mut tasks = tokio::task::JoinSet::new();
@@ -192,18 +251,30 @@ pub async fn run(args: ServeArgs, rules: Arc<dyn AdmissionRules>, shutdown: Canc
             ));
         }
         CertMode::SelfManaged => {
-            let client = kube::Client::try_default().await.context("connecting to the Kubernetes API for --cert-mode self")?;
+            let client = kube::Client::try_default()
+                .await
+                .context("connecting to the Kubernetes API for --cert-mode self")?;
             let targets = KubeTargets {
                 secret_name: args.cert_secret_name.clone(),
                 secret_namespace: args.cert_secret_namespace.clone(),
                 validating_configs: args.webhook_config_names.clone(),
                 mutating_configs: args.mutating_webhook_config_names.clone(),
-                conversion_crds: if args.serve_conversion { args.crd_names.clone() } else { Vec::new() },
+                conversion_crds: if args.serve_conversion {
+                    args.crd_names.clone()
+                } else {
+                    Vec::new()
+                },
                 service_name: args.service_name.clone(),
                 service_namespace: args.service_namespace().to_owned(),
             };
             let store = KubeCertStore::new(client, targets);
-            tasks.spawn(run_self_managed(store, cert_settings(&args), args.check_interval, runtime, shutdown.clone()));
+            tasks.spawn(run_self_managed(
+                store,
+                cert_settings(&args),
+                args.check_interval,
+                runtime,
+                shutdown.clone(),
+            ));
         }
     }
     let upkeep_metrics = state.metrics.clone();
@@ -222,20 +293,40 @@ pub async fn run(args: ServeArgs, rules: Arc<dyn AdmissionRules>, shutdown: Canc
     let metrics_addr = parse_listen_addr(&args.metrics_addr).map_err(anyhow::Error::msg)?;
     let healthz_addr = parse_listen_addr(&args.healthz_addr).map_err(anyhow::Error::msg)?;
     if metrics_addr.is_some() && metrics_addr == healthz_addr {
-        let app = health_router(state.readiness.clone()).merge(metrics_router(state.metrics.clone()));
-        plain.spawn(serve_plain(metrics_addr.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))), app, shutdown.clone(), "metrics+health"));
+        let app =
+            health_router(state.readiness.clone()).merge(metrics_router(state.metrics.clone()));
+        plain.spawn(serve_plain(
+            metrics_addr.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))),
+            app,
+            shutdown.clone(),
+            "metrics+health",
+        ));
     } else {
         if let Some(addr) = metrics_addr {
-            plain.spawn(serve_plain(addr, metrics_router(state.metrics.clone()), shutdown.clone(), "metrics"));
+            plain.spawn(serve_plain(
+                addr,
+                metrics_router(state.metrics.clone()),
+                shutdown.clone(),
+                "metrics",
+            ));
         }
         if let Some(addr) = healthz_addr {
-            plain.spawn(serve_plain(addr, health_router(state.readiness.clone()), shutdown.clone(), "health"));
+            plain.spawn(serve_plain(
+                addr,
+                health_router(state.readiness.clone()),
+                shutdown.clone(),
+                "health",
+            ));
         }
     }
 
-    let ip: IpAddr = args.bind_address.parse().with_context(|| format!("invalid --bind-address {:?}", args.bind_address))?;
+    let ip: IpAddr = args
+        .bind_address
+        .parse()
+        .with_context(|| format!("invalid --bind-address {:?}", args.bind_address))?;
     let addr = SocketAddr::new(ip, args.port);
-    let listener = std::net::TcpListener::bind(addr).with_context(|| format!("binding the webhook listener on {addr}"))?;
+    let listener = std::net::TcpListener::bind(addr)
+        .with_context(|| format!("binding the webhook listener on {addr}"))?;
     tracing::info!(%addr, cert_mode = ?args.cert_mode, "serving admission requests over TLS");
     let handle: Handle<SocketAddr> = Handle::new();
     let drain = handle.clone();

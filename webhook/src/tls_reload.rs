@@ -45,7 +45,9 @@ pub struct CertResolver {
 
 impl std::fmt::Debug for CertResolver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CertResolver").field("current", &self.info.load_full()).finish()
+        f.debug_struct("CertResolver")
+            .field("current", &self.info.load_full())
+            .finish()
     }
 }
 
@@ -54,14 +56,18 @@ fn provider() -> CryptoProvider {
 }
 
 /// Parses a PEM chain (leaf first) and key into a rustls `CertifiedKey`, checking they match.
-pub fn certified_key_from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<(CertifiedKey, CertInfo), TlsError> {
+pub fn certified_key_from_pem(
+    cert_pem: &[u8],
+    key_pem: &[u8],
+) -> Result<(CertifiedKey, CertInfo), TlsError> {
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
         .collect::<Result<_, _>>()
         .map_err(|e| TlsError::CertPem(e.to_string()))?;
     let leaf = chain.first().ok_or(TlsError::NoCertificate)?;
     let info = inspect_cert(leaf.as_ref()).map_err(TlsError::Parse)?;
     let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|_| TlsError::KeyPem)?;
-    let certified = CertifiedKey::from_der(chain, key, &provider()).map_err(|e| TlsError::KeyMismatch(e.to_string()))?;
+    let certified = CertifiedKey::from_der(chain, key, &provider())
+        .map_err(|e| TlsError::KeyMismatch(e.to_string()))?;
     Ok((certified, info))
 }
 
@@ -128,7 +134,13 @@ pub fn select_cipher_suites(list: &str) -> Result<Vec<SupportedCipherSuite>, Tls
         .map(str::trim)
         .filter(|n| !n.is_empty())
         // Go also accepts the CHACHA20 names without the hash suffix.
-        .map(|n| if n.ends_with("CHACHA20_POLY1305") { format!("{n}_SHA256") } else { n.to_owned() })
+        .map(|n| {
+            if n.ends_with("CHACHA20_POLY1305") {
+                format!("{n}_SHA256")
+            } else {
+                n.to_owned()
+            }
+        })
         .collect();
     if wanted.is_empty() {
         return Ok(all.to_vec());
@@ -136,10 +148,17 @@ pub fn select_cipher_suites(list: &str) -> Result<Vec<SupportedCipherSuite>, Tls
     for name in &wanted {
         if !all.iter().any(|s| suite_name(s) == *name) {
             let supported = all.iter().map(suite_name).collect::<Vec<_>>().join(", ");
-            return Err(TlsError::UnknownCipher { name: name.clone(), supported });
+            return Err(TlsError::UnknownCipher {
+                name: name.clone(),
+                supported,
+            });
         }
     }
-    Ok(all.iter().filter(|s| is_tls13(s) || wanted.contains(&suite_name(s))).copied().collect())
+    Ok(all
+        .iter()
+        .filter(|s| is_tls13(s) || wanted.contains(&suite_name(s)))
+        .copied()
+        .collect())
 }
 
 static TLS12_UP: &[&rustls::SupportedProtocolVersion] = &[&version::TLS13, &version::TLS12];
@@ -147,35 +166,52 @@ static TLS13_ONLY: &[&rustls::SupportedProtocolVersion] = &[&version::TLS13];
 
 /// Protocol versions for `--tls-min-version`, following ESO: empty means 1.0 and an unknown
 /// value means 1.3. rustls has no TLS 1.0/1.1, so those become 1.2.
-pub fn protocol_versions(min_version: &str) -> &'static [&'static rustls::SupportedProtocolVersion] {
+pub fn protocol_versions(
+    min_version: &str,
+) -> &'static [&'static rustls::SupportedProtocolVersion] {
     match min_version.trim() {
         "" | "1.0" | "1.1" => {
-            tracing::info!(requested = min_version, "TLS below 1.2 is not supported; using 1.2 as the minimum");
+            tracing::info!(
+                requested = min_version,
+                "TLS below 1.2 is not supported; using 1.2 as the minimum"
+            );
             TLS12_UP
         }
         "1.2" => TLS12_UP,
         "1.3" => TLS13_ONLY,
         other => {
-            tracing::warn!(requested = other, "unknown --tls-min-version; using 1.3 as ESO does");
+            tracing::warn!(
+                requested = other,
+                "unknown --tls-min-version; using 1.3 as ESO does"
+            );
             TLS13_ONLY
         }
     }
 }
 
 /// Builds the server configuration around `resolver`.
-pub fn server_config(options: &TlsOptions, resolver: Arc<CertResolver>) -> Result<ServerConfig, TlsError> {
+pub fn server_config(
+    options: &TlsOptions,
+    resolver: Arc<CertResolver>,
+) -> Result<ServerConfig, TlsError> {
     let suites = select_cipher_suites(&options.ciphers)?;
     let mut versions = protocol_versions(&options.min_version);
     if !suites.iter().any(|s| !is_tls13(s)) {
         versions = TLS13_ONLY;
     }
-    let provider = CryptoProvider { cipher_suites: suites, ..provider() };
+    let provider = CryptoProvider {
+        cipher_suites: suites,
+        ..provider()
+    };
     let mut config = ServerConfig::builder_with_provider(Arc::new(provider))
         .with_protocol_versions(versions)
         .map_err(|e| TlsError::Config(e.to_string()))?
         .with_no_client_auth()
         .with_cert_resolver(resolver);
-    config.alpn_protocols =
-        if options.http2 { vec![b"h2".to_vec(), b"http/1.1".to_vec()] } else { vec![b"http/1.1".to_vec()] };
+    config.alpn_protocols = if options.http2 {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
     Ok(config)
 }

@@ -12,7 +12,8 @@ use common::{TestRules, WARNINGS, get, post_json, post_raw, review, test_state};
 use serde_json::{Value, json};
 use webhook::AppState;
 use webhook::server::{
-    CLUSTERSECRETSTORE_PATH, CONVERT_PATH, EXTERNALSECRET_PATH, MUTATE_PATH, SECRETSTORE_PATH, VALIDATE_PATH,
+    CLUSTERSECRETSTORE_PATH, CONVERT_PATH, EXTERNALSECRET_PATH, MUTATE_PATH, SECRETSTORE_PATH,
+    VALIDATE_PATH,
 };
 
 const ESO: &str = "external-secrets.io";
@@ -24,14 +25,25 @@ async fn eso_paths_allow_and_echo_uid() {
         (SECRETSTORE_PATH, "SecretStore"),
         (CLUSTERSECRETSTORE_PATH, "ClusterSecretStore"),
     ] {
-        let (status, body) = post_json(test_state(), path, &review("uid-allow", ESO, kind, "CREATE", "")).await;
+        let (status, body) = post_json(
+            test_state(),
+            path,
+            &review("uid-allow", ESO, kind, "CREATE", ""),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "{path}");
         assert_eq!(body["apiVersion"], "admission.k8s.io/v1");
         assert_eq!(body["kind"], "AdmissionReview");
         assert_eq!(body["response"]["uid"], "uid-allow");
         assert_eq!(body["response"]["allowed"], true);
-        assert!(body["response"].get("status").is_none(), "allowed answers carry no status: {body}");
-        assert!(body["response"].get("patch").is_none(), "validation never patches: {body}");
+        assert!(
+            body["response"].get("status").is_none(),
+            "allowed answers carry no status: {body}"
+        );
+        assert!(
+            body["response"].get("patch").is_none(),
+            "validation never patches: {body}"
+        );
         assert!(body["response"].get("warnings").is_none());
     }
 }
@@ -43,7 +55,12 @@ async fn eso_paths_deny_with_forbidden_status() {
         (SECRETSTORE_PATH, "SecretStore"),
         (CLUSTERSECRETSTORE_PATH, "ClusterSecretStore"),
     ] {
-        let (status, body) = post_json(test_state(), path, &review("uid-deny", ESO, kind, "UPDATE", "deny")).await;
+        let (status, body) = post_json(
+            test_state(),
+            path,
+            &review("uid-deny", ESO, kind, "UPDATE", "deny"),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(
             body["response"],
@@ -56,18 +73,32 @@ async fn eso_paths_deny_with_forbidden_status() {
 
 #[tokio::test]
 async fn eso_path_refuses_a_kind_it_does_not_validate() {
-    let (status, body) =
-        post_json(test_state(), EXTERNALSECRET_PATH, &review("uid-k", ESO, "SecretStore", "CREATE", "")).await;
+    let (status, body) = post_json(
+        test_state(),
+        EXTERNALSECRET_PATH,
+        &review("uid-k", ESO, "SecretStore", "CREATE", ""),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["response"]["allowed"], false);
     assert_eq!(body["response"]["status"]["code"], 400);
-    let message = body["response"]["status"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("ExternalSecret") && message.contains("SecretStore"), "{message}");
+    let message = body["response"]["status"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        message.contains("ExternalSecret") && message.contains("SecretStore"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
 async fn validate_passes_warnings_through_verbatim() {
-    let (status, body) = post_json(test_state(), VALIDATE_PATH, &review("uid-w", ESO, "SecretStore", "CREATE", "warn")).await;
+    let (status, body) = post_json(
+        test_state(),
+        VALIDATE_PATH,
+        &review("uid-w", ESO, "SecretStore", "CREATE", "warn"),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["response"]["allowed"], true);
     assert_eq!(body["response"]["warnings"], json!(WARNINGS));
@@ -75,7 +106,12 @@ async fn validate_passes_warnings_through_verbatim() {
 
 #[tokio::test]
 async fn generic_validate_dispatches_any_kind_and_denial_keeps_code_and_warnings() {
-    let (_, body) = post_json(test_state(), VALIDATE_PATH, &review("uid-422", "example.test", "Widget", "CREATE", "deny-422")).await;
+    let (_, body) = post_json(
+        test_state(),
+        VALIDATE_PATH,
+        &review("uid-422", "example.test", "Widget", "CREATE", "deny-422"),
+    )
+    .await;
     assert_eq!(
         body["response"],
         json!({"uid": "uid-422", "allowed": false,
@@ -86,7 +122,12 @@ async fn generic_validate_dispatches_any_kind_and_denial_keeps_code_and_warnings
 
 #[tokio::test]
 async fn delete_reviews_with_null_object_are_answered() {
-    let (status, body) = post_json(test_state(), VALIDATE_PATH, &review("uid-del", ESO, "ExternalSecret", "DELETE", "deny")).await;
+    let (status, body) = post_json(
+        test_state(),
+        VALIDATE_PATH,
+        &review("uid-del", ESO, "ExternalSecret", "DELETE", "deny"),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     // The test rules fall back to oldObject, proving the rules saw it while object was null.
     assert_eq!(body["response"]["allowed"], false);
@@ -108,7 +149,14 @@ async fn mutating_response_bytes_are_exactly_the_documented_form() {
     let (status, bytes) = post_raw(
         test_state(),
         MUTATE_PATH,
-        serde_json::to_vec(&review("7f0c1d2e-aaaa-bbbb-cccc-000000000001", ESO, "ExternalSecret", "CREATE", "")).expect("json"),
+        serde_json::to_vec(&review(
+            "7f0c1d2e-aaaa-bbbb-cccc-000000000001",
+            ESO,
+            "ExternalSecret",
+            "CREATE",
+            "",
+        ))
+        .expect("json"),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -124,22 +172,38 @@ async fn mutating_response_bytes_are_exactly_the_documented_form() {
 async fn mutating_patch_decodes_and_applies_to_the_object() {
     let req = review("uid-m", ESO, "ExternalSecret", "CREATE", "");
     let (_, body) = post_json(test_state(), MUTATE_PATH, &req).await;
-    let encoded = body["response"]["patch"].as_str().expect("patch is a base64 string, not an array");
-    let patch: json_patch::Patch = serde_json::from_slice(&BASE64.decode(encoded).expect("base64")).expect("JSON patch");
+    let encoded = body["response"]["patch"]
+        .as_str()
+        .expect("patch is a base64 string, not an array");
+    let patch: json_patch::Patch =
+        serde_json::from_slice(&BASE64.decode(encoded).expect("base64")).expect("JSON patch");
     let mut object = req["request"]["object"].clone();
     json_patch::patch(&mut object, &patch).expect("patch applies");
-    assert_eq!(object["metadata"]["labels"], json!({"app": "x", "mutated-by": "test"}));
+    assert_eq!(
+        object["metadata"]["labels"],
+        json!({"app": "x", "mutated-by": "test"})
+    );
 }
 
 #[tokio::test]
 async fn mutate_without_changes_sends_no_patch_fields() {
-    let (_, body) = post_json(test_state(), MUTATE_PATH, &review("uid-np", ESO, "ExternalSecret", "CREATE", "no-patch")).await;
+    let (_, body) = post_json(
+        test_state(),
+        MUTATE_PATH,
+        &review("uid-np", ESO, "ExternalSecret", "CREATE", "no-patch"),
+    )
+    .await;
     assert_eq!(body["response"], json!({"uid": "uid-np", "allowed": true}));
 }
 
 #[tokio::test]
 async fn mutate_can_deny() {
-    let (_, body) = post_json(test_state(), MUTATE_PATH, &review("uid-md", ESO, "ExternalSecret", "CREATE", "deny")).await;
+    let (_, body) = post_json(
+        test_state(),
+        MUTATE_PATH,
+        &review("uid-md", ESO, "ExternalSecret", "CREATE", "deny"),
+    )
+    .await;
     assert_eq!(body["response"]["allowed"], false);
     assert_eq!(body["response"]["status"]["code"], 403);
     assert!(body["response"].get("patch").is_none());
@@ -186,7 +250,10 @@ async fn malformed_reviews_get_400_with_a_reason() {
             let (status, bytes) = post_raw(test_state(), path, body.clone()).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{name} on {path}");
             let text = String::from_utf8_lossy(&bytes);
-            assert!(text.contains(reason), "{name} on {path}: {text:?} lacks {reason:?}");
+            assert!(
+                text.contains(reason),
+                "{name} on {path}: {text:?} lacks {reason:?}"
+            );
         }
     }
 }
@@ -199,7 +266,12 @@ async fn oversized_bodies_get_413() {
     let (status, _) = post_json(state.clone(), VALIDATE_PATH, &req).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     // A small review on the same limits still works.
-    let (status, _) = post_json(state, VALIDATE_PATH, &review("uid-small", ESO, "ExternalSecret", "CREATE", "")).await;
+    let (status, _) = post_json(
+        state,
+        VALIDATE_PATH,
+        &review("uid-small", ESO, "ExternalSecret", "CREATE", ""),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -207,7 +279,12 @@ async fn oversized_bodies_get_413() {
 async fn slow_rules_hit_the_deadline_with_504() {
     let state = test_state().with_request_timeout(Duration::from_millis(100));
     for path in [VALIDATE_PATH, MUTATE_PATH] {
-        let (status, body) = post_json(state.clone(), path, &review("uid-slow", ESO, "ExternalSecret", "CREATE", "slow")).await;
+        let (status, body) = post_json(
+            state.clone(),
+            path,
+            &review("uid-slow", ESO, "ExternalSecret", "CREATE", "slow"),
+        )
+        .await;
         assert_eq!(status, StatusCode::GATEWAY_TIMEOUT, "{path}: {body}");
     }
 }
@@ -216,16 +293,31 @@ async fn slow_rules_hit_the_deadline_with_504() {
 async fn apiserver_timeout_query_shortens_the_deadline() {
     let state = test_state().with_request_timeout(Duration::from_secs(30));
     let path = format!("{VALIDATE_PATH}?timeout=100ms");
-    let (status, _) = post_json(state, &path, &review("uid-q", ESO, "ExternalSecret", "CREATE", "slow")).await;
+    let (status, _) = post_json(
+        state,
+        &path,
+        &review("uid-q", ESO, "ExternalSecret", "CREATE", "slow"),
+    )
+    .await;
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
 }
 
 #[tokio::test]
 async fn panicking_rules_answer_500_and_the_server_keeps_serving() {
     let state = test_state();
-    let (status, _) = post_json(state.clone(), VALIDATE_PATH, &review("uid-p", ESO, "ExternalSecret", "CREATE", "panic")).await;
+    let (status, _) = post_json(
+        state.clone(),
+        VALIDATE_PATH,
+        &review("uid-p", ESO, "ExternalSecret", "CREATE", "panic"),
+    )
+    .await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-    let (status, _) = post_json(state, VALIDATE_PATH, &review("uid-ok", ESO, "ExternalSecret", "CREATE", "")).await;
+    let (status, _) = post_json(
+        state,
+        VALIDATE_PATH,
+        &review("uid-ok", ESO, "ExternalSecret", "CREATE", ""),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -263,12 +355,17 @@ async fn convert_returns_converted_objects_in_order() {
 
 #[tokio::test]
 async fn convert_failure_is_reported_in_result() {
-    let objects = vec![json!({"apiVersion": "external-secrets.io/v1beta1", "kind": "SecretStore",
-                              "metadata": {"name": "a", "annotations": {"test/verdict": "unconvertible"}}})];
+    let objects = vec![
+        json!({"apiVersion": "external-secrets.io/v1beta1", "kind": "SecretStore",
+                              "metadata": {"name": "a", "annotations": {"test/verdict": "unconvertible"}}}),
+    ];
     let (status, body) = post_json(test_state(), CONVERT_PATH, &conversion_review(objects)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["response"]["result"]["status"], "Failure");
-    assert_eq!(body["response"]["result"]["message"], "spec.provider.legacy cannot be expressed in v1");
+    assert_eq!(
+        body["response"]["result"]["message"],
+        "spec.provider.legacy cannot be expressed in v1"
+    );
     assert_eq!(body["response"]["convertedObjects"], json!([]));
 }
 
@@ -284,9 +381,19 @@ async fn convert_rejects_malformed_reviews_and_is_absent_when_disabled() {
 #[tokio::test]
 async fn no_rules_allows_everything_and_refuses_conversion_it_cannot_do() {
     let state = AppState::new(Arc::new(webhook::NoRules)).with_conversion(true);
-    let (_, body) = post_json(state.clone(), VALIDATE_PATH, &review("n1", ESO, "ExternalSecret", "CREATE", "deny")).await;
+    let (_, body) = post_json(
+        state.clone(),
+        VALIDATE_PATH,
+        &review("n1", ESO, "ExternalSecret", "CREATE", "deny"),
+    )
+    .await;
     assert_eq!(body["response"], json!({"uid": "n1", "allowed": true}));
-    let (_, body) = post_json(state.clone(), MUTATE_PATH, &review("n2", ESO, "ExternalSecret", "CREATE", "")).await;
+    let (_, body) = post_json(
+        state.clone(),
+        MUTATE_PATH,
+        &review("n2", ESO, "ExternalSecret", "CREATE", ""),
+    )
+    .await;
     assert_eq!(body["response"], json!({"uid": "n2", "allowed": true}));
     let objects = vec![json!({"apiVersion": "external-secrets.io/v1beta1", "kind": "SecretStore"})];
     let (_, body) = post_json(state, CONVERT_PATH, &conversion_review(objects)).await;
@@ -304,11 +411,17 @@ async fn readyz_follows_the_registered_flags() {
     let reflector = state.readiness.register("secretstores-synced");
     let (status, text) = get(state.clone(), "/readyz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(text.contains("certificate") && text.contains("secretstores-synced"), "{text}");
+    assert!(
+        text.contains("certificate") && text.contains("secretstores-synced"),
+        "{text}"
+    );
     cert.set(true);
     let (status, text) = get(state.clone(), "/readyz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(!text.contains("certificate") && text.contains("secretstores-synced"), "{text}");
+    assert!(
+        !text.contains("certificate") && text.contains("secretstores-synced"),
+        "{text}"
+    );
     reflector.set(true);
     assert_eq!(get(state, "/readyz").await.0, StatusCode::OK);
 }
@@ -316,20 +429,62 @@ async fn readyz_follows_the_registered_flags() {
 #[tokio::test]
 async fn metrics_count_requests_denials_and_rejections() {
     let state = test_state();
-    post_json(state.clone(), SECRETSTORE_PATH, &review("a", ESO, "SecretStore", "CREATE", "")).await;
-    post_json(state.clone(), SECRETSTORE_PATH, &review("b", ESO, "SecretStore", "CREATE", "deny")).await;
+    post_json(
+        state.clone(),
+        SECRETSTORE_PATH,
+        &review("a", ESO, "SecretStore", "CREATE", ""),
+    )
+    .await;
+    post_json(
+        state.clone(),
+        SECRETSTORE_PATH,
+        &review("b", ESO, "SecretStore", "CREATE", "deny"),
+    )
+    .await;
     post_raw(state.clone(), VALIDATE_PATH, b"garbage".to_vec()).await;
     let (status, text) = get(state, "/metrics").await;
     assert_eq!(status, StatusCode::OK);
-    let has = |needle: &str| text.lines().any(|l| l.starts_with(needle.split('{').next().unwrap_or(needle)) && l.contains(needle));
-    let line_with = |parts: &[&str]| text.lines().find(|l| parts.iter().all(|p| l.contains(p))).map(str::to_owned);
-    let allowed = line_with(&["webhook_admission_requests_total", "kind=\"SecretStore\"", "allowed=\"true\"", "operation=\"CREATE\""]);
-    assert!(allowed.as_deref().is_some_and(|l| l.ends_with(" 1")), "{text}");
-    let denied = line_with(&["webhook_admission_denials_total", "kind=\"SecretStore\"", "reason=\"Forbidden\""]);
-    assert!(denied.as_deref().is_some_and(|l| l.ends_with(" 1")), "{text}");
-    let rejected = line_with(&["webhook_admission_rejected_requests_total", "cause=\"malformed\""]);
-    assert!(rejected.as_deref().is_some_and(|l| l.ends_with(" 1")), "{text}");
+    let has = |needle: &str| {
+        text.lines().any(|l| {
+            l.starts_with(needle.split('{').next().unwrap_or(needle)) && l.contains(needle)
+        })
+    };
+    let line_with = |parts: &[&str]| {
+        text.lines()
+            .find(|l| parts.iter().all(|p| l.contains(p)))
+            .map(str::to_owned)
+    };
+    let allowed = line_with(&[
+        "webhook_admission_requests_total",
+        "kind=\"SecretStore\"",
+        "allowed=\"true\"",
+        "operation=\"CREATE\"",
+    ]);
+    assert!(
+        allowed.as_deref().is_some_and(|l| l.ends_with(" 1")),
+        "{text}"
+    );
+    let denied = line_with(&[
+        "webhook_admission_denials_total",
+        "kind=\"SecretStore\"",
+        "reason=\"Forbidden\"",
+    ]);
+    assert!(
+        denied.as_deref().is_some_and(|l| l.ends_with(" 1")),
+        "{text}"
+    );
+    let rejected = line_with(&[
+        "webhook_admission_rejected_requests_total",
+        "cause=\"malformed\"",
+    ]);
+    assert!(
+        rejected.as_deref().is_some_and(|l| l.ends_with(" 1")),
+        "{text}"
+    );
     assert!(has("controller_runtime_webhook_requests_total{"), "{text}");
     assert!(text.contains("code=\"400\""), "{text}");
-    assert!(text.contains("controller_runtime_webhook_latency_seconds_bucket"), "histogram with buckets: {text}");
+    assert!(
+        text.contains("controller_runtime_webhook_latency_seconds_bucket"),
+        "histogram with buckets: {text}"
+    );
 }

@@ -39,7 +39,10 @@ struct FakeStore {
 impl FakeStore {
     fn with_secret(data: BTreeMap<String, Vec<u8>>) -> Self {
         let store = Self::default();
-        store.inner.lock().expect("lock").secret = Some(StoredSecret { data, resource_version: Some("1".into()) });
+        store.inner.lock().expect("lock").secret = Some(StoredSecret {
+            data,
+            resource_version: Some("1".into()),
+        });
         store.inner.lock().expect("lock").next_rv = 2;
         store
     }
@@ -63,25 +66,38 @@ impl CertStore for FakeStore {
             return Err(StoreError::AlreadyExists);
         }
         inner.next_rv += 1;
-        let stored = StoredSecret { data, resource_version: Some(inner.next_rv.to_string()) };
+        let stored = StoredSecret {
+            data,
+            resource_version: Some(inner.next_rv.to_string()),
+        };
         inner.secret = Some(stored.clone());
         self.writes.fetch_add(1, Ordering::SeqCst);
         Ok(stored)
     }
 
-    async fn update(&self, data: BTreeMap<String, Vec<u8>>, rv: Option<String>) -> Result<StoredSecret, StoreError> {
+    async fn update(
+        &self,
+        data: BTreeMap<String, Vec<u8>>,
+        rv: Option<String>,
+    ) -> Result<StoredSecret, StoreError> {
         tokio::task::yield_now().await;
         if self.forced_conflicts.load(Ordering::SeqCst) > 0 {
             self.forced_conflicts.fetch_sub(1, Ordering::SeqCst);
             return Err(StoreError::Conflict);
         }
         let mut inner = self.inner.lock().expect("lock");
-        let current = inner.secret.as_ref().and_then(|s| s.resource_version.clone());
+        let current = inner
+            .secret
+            .as_ref()
+            .and_then(|s| s.resource_version.clone());
         if current != rv {
             return Err(StoreError::Conflict);
         }
         inner.next_rv += 1;
-        let stored = StoredSecret { data, resource_version: Some(inner.next_rv.to_string()) };
+        let stored = StoredSecret {
+            data,
+            resource_version: Some(inner.next_rv.to_string()),
+        };
         inner.secret = Some(stored.clone());
         self.writes.fetch_add(1, Ordering::SeqCst);
         Ok(stored)
@@ -93,13 +109,18 @@ impl CertStore for FakeStore {
             return Ok(Vec::new());
         }
         inner.injected.push(ca_bundle_pem.to_owned());
-        Ok(vec!["validatingwebhookconfiguration/externalsecret-validate".to_owned()])
+        Ok(vec![
+            "validatingwebhookconfiguration/externalsecret-validate".to_owned(),
+        ])
     }
 }
 
 fn settings() -> CertSettings {
     CertSettings {
-        dns_names: vec!["external-secrets-webhook.eso.svc".to_owned(), "external-secrets-webhook".to_owned()],
+        dns_names: vec![
+            "external-secrets-webhook.eso.svc".to_owned(),
+            "external-secrets-webhook".to_owned(),
+        ],
         lookahead: Duration::from_secs(90 * 86_400),
         validity: Duration::from_secs(3650 * 86_400),
     }
@@ -108,19 +129,32 @@ fn settings() -> CertSettings {
 #[tokio::test]
 async fn missing_secret_is_created_with_a_valid_bundle() {
     let store = FakeStore::default();
-    let ensured = ensure_stored(&store, &settings(), SystemTime::now()).await.expect("ensure");
-    assert!(matches!(ensured.written, Some(Assessment::RegenerateAll(_))));
+    let ensured = ensure_stored(&store, &settings(), SystemTime::now())
+        .await
+        .expect("ensure");
+    assert!(matches!(
+        ensured.written,
+        Some(Assessment::RegenerateAll(_))
+    ));
     let stored = CertBundle::from_secret_data(&store.stored().expect("created").data);
     assert_eq!(stored, ensured.bundle);
-    assert_eq!(assess(&stored, &settings(), SystemTime::now()), Assessment::Valid);
+    assert_eq!(
+        assess(&stored, &settings(), SystemTime::now()),
+        Assessment::Valid
+    );
 }
 
 #[tokio::test]
 async fn valid_secret_is_adopted_without_writing() {
     let first = FakeStore::default();
-    let bundle = ensure_stored(&first, &settings(), SystemTime::now()).await.expect("ensure").bundle;
+    let bundle = ensure_stored(&first, &settings(), SystemTime::now())
+        .await
+        .expect("ensure")
+        .bundle;
     let store = FakeStore::with_secret(bundle.to_secret_data());
-    let ensured = ensure_stored(&store, &settings(), SystemTime::now()).await.expect("ensure");
+    let ensured = ensure_stored(&store, &settings(), SystemTime::now())
+        .await
+        .expect("ensure");
     assert_eq!(ensured.written, None);
     assert_eq!(ensured.bundle, bundle);
     assert_eq!(store.writes.load(Ordering::SeqCst), 0);
@@ -130,7 +164,9 @@ async fn valid_secret_is_adopted_without_writing() {
 async fn empty_precreated_secret_is_filled_and_foreign_keys_kept() {
     // Helm pre-creates the Secret empty; someone else added a key we must not drop.
     let store = FakeStore::with_secret(BTreeMap::from([("note".to_owned(), b"keep me".to_vec())]));
-    let ensured = ensure_stored(&store, &settings(), SystemTime::now()).await.expect("ensure");
+    let ensured = ensure_stored(&store, &settings(), SystemTime::now())
+        .await
+        .expect("ensure");
     assert!(ensured.written.is_some());
     let data = store.stored().expect("secret").data;
     assert_eq!(data.get("note").map(Vec::as_slice), Some(&b"keep me"[..]));
@@ -141,15 +177,22 @@ async fn empty_precreated_secret_is_filled_and_foreign_keys_kept() {
 async fn update_conflicts_are_retried() {
     let store = FakeStore::with_secret(BTreeMap::new());
     store.forced_conflicts.store(2, Ordering::SeqCst);
-    let ensured = ensure_stored(&store, &settings(), SystemTime::now()).await.expect("ensure");
-    assert_eq!(CertBundle::from_secret_data(&store.stored().expect("secret").data), ensured.bundle);
+    let ensured = ensure_stored(&store, &settings(), SystemTime::now())
+        .await
+        .expect("ensure");
+    assert_eq!(
+        CertBundle::from_secret_data(&store.stored().expect("secret").data),
+        ensured.bundle
+    );
 }
 
 #[tokio::test]
 async fn endless_conflicts_give_up_with_an_error() {
     let store = FakeStore::with_secret(BTreeMap::new());
     store.forced_conflicts.store(1000, Ordering::SeqCst);
-    let err = ensure_stored(&store, &settings(), SystemTime::now()).await.expect_err("must give up");
+    let err = ensure_stored(&store, &settings(), SystemTime::now())
+        .await
+        .expect_err("must give up");
     assert!(err.to_string().contains("kept changing"), "{err}");
 }
 
@@ -160,7 +203,12 @@ async fn racing_replicas_converge_on_one_secret() {
         let mut replicas = tokio::task::JoinSet::new();
         for _ in 0..5 {
             let store = store.clone();
-            replicas.spawn(async move { ensure_stored(&store, &settings(), SystemTime::now()).await.expect("ensure").bundle });
+            replicas.spawn(async move {
+                ensure_stored(&store, &settings(), SystemTime::now())
+                    .await
+                    .expect("ensure")
+                    .bundle
+            });
         }
         let mut bundles = Vec::new();
         while let Some(bundle) = replicas.join_next().await {
@@ -170,7 +218,11 @@ async fn racing_replicas_converge_on_one_secret() {
         for bundle in &bundles {
             assert_eq!(bundle, &stored, "every replica serves the stored bundle");
         }
-        assert_eq!(store.writes.load(Ordering::SeqCst), 1, "exactly one replica wrote");
+        assert_eq!(
+            store.writes.load(Ordering::SeqCst),
+            1,
+            "exactly one replica wrote"
+        );
     }
 }
 
@@ -179,9 +231,19 @@ async fn maintenance_loop_serves_the_stored_cert_injects_the_ca_and_follows_rota
     let store = FakeStore::default();
     let resolver = Arc::new(CertResolver::new());
     let readiness = Readiness::new();
-    let runtime = CertRuntime::new(resolver.clone(), readiness.register("certificate"), Metrics::new());
+    let runtime = CertRuntime::new(
+        resolver.clone(),
+        readiness.register("certificate"),
+        Metrics::new(),
+    );
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(run_self_managed(store.clone(), settings(), Duration::from_millis(50), runtime, shutdown.clone()));
+    let task = tokio::spawn(run_self_managed(
+        store.clone(),
+        settings(),
+        Duration::from_millis(50),
+        runtime,
+        shutdown.clone(),
+    ));
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while !readiness.is_ready() {
@@ -190,24 +252,46 @@ async fn maintenance_loop_serves_the_stored_cert_injects_the_ca_and_follows_rota
     }
     let first = CertBundle::from_secret_data(&store.stored().expect("secret").data);
     let served = resolver.current().expect("cert loaded");
-    assert_eq!(served.serial_hex, inspect_first_pem(first.tls_crt.as_bytes()).expect("pem").serial_hex);
-    assert_eq!(store.inner.lock().expect("lock").injected.first(), Some(&first.ca_crt));
+    assert_eq!(
+        served.serial_hex,
+        inspect_first_pem(first.tls_crt.as_bytes())
+            .expect("pem")
+            .serial_hex
+    );
+    assert_eq!(
+        store.inner.lock().expect("lock").injected.first(),
+        Some(&first.ca_crt)
+    );
 
     // Another replica rotates the Secret (here: a whole new CA and certificate).
     let other = FakeStore::default();
-    let rotated = ensure_stored(&other, &settings(), SystemTime::now()).await.expect("ensure").bundle;
+    let rotated = ensure_stored(&other, &settings(), SystemTime::now())
+        .await
+        .expect("ensure")
+        .bundle;
     {
         let mut inner = store.inner.lock().expect("lock");
         inner.next_rv += 1;
-        inner.secret = Some(StoredSecret { data: rotated.to_secret_data(), resource_version: Some(inner.next_rv.to_string()) });
+        inner.secret = Some(StoredSecret {
+            data: rotated.to_secret_data(),
+            resource_version: Some(inner.next_rv.to_string()),
+        });
     }
-    let want = inspect_first_pem(rotated.tls_crt.as_bytes()).expect("pem").serial_hex;
+    let want = inspect_first_pem(rotated.tls_crt.as_bytes())
+        .expect("pem")
+        .serial_hex;
     while resolver.current().map(|c| c.serial_hex.clone()) != Some(want.clone()) {
-        assert!(tokio::time::Instant::now() < deadline, "rotation by another replica not picked up");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "rotation by another replica not picked up"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     while store.inner.lock().expect("lock").injected.last() != Some(&rotated.ca_crt) {
-        assert!(tokio::time::Instant::now() < deadline, "new CA not injected");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "new CA not injected"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     shutdown.cancel();
@@ -238,8 +322,14 @@ fn webhook_patch_sets_ca_on_every_webhook_guarded_by_name() {
     for webhook in config["webhooks"].as_array().expect("array") {
         assert_eq!(webhook["clientConfig"]["caBundle"], "bmV3");
     }
-    assert_eq!(config["webhooks"][0]["clientConfig"]["service"]["name"], "svc");
-    assert!(webhook_ca_patch(config["webhooks"].as_array().expect("array"), "bmV3").is_empty(), "idempotent");
+    assert_eq!(
+        config["webhooks"][0]["clientConfig"]["service"]["name"],
+        "svc"
+    );
+    assert!(
+        webhook_ca_patch(config["webhooks"].as_array().expect("array"), "bmV3").is_empty(),
+        "idempotent"
+    );
 }
 
 #[test]
@@ -257,5 +347,9 @@ fn crd_patch_only_touches_webhook_conversion() {
         json!({"clientConfig": {"caBundle": ca, "service": {"name": "svc", "namespace": "eso", "path": "/convert"}},
                "conversionReviewVersions": ["v1"]})
     );
-    assert_eq!(crd_conversion_patch(&patched, &ca, "svc", "eso"), None, "idempotent");
+    assert_eq!(
+        crd_conversion_patch(&patched, &ca, "svc", "eso"),
+        None,
+        "idempotent"
+    );
 }

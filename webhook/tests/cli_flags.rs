@@ -6,7 +6,11 @@ use webhook::cli::{CertMode, ServeArgs, parse_listen_addr, serve_flag_table};
 use webhook::duration::{format_go_duration, parse_go_duration};
 
 fn default_of(name: &str) -> Option<String> {
-    serve_flag_table().into_iter().find(|f| f.name == name).unwrap_or_else(|| panic!("flag --{name} missing")).default
+    serve_flag_table()
+        .into_iter()
+        .find(|f| f.name == name)
+        .unwrap_or_else(|| panic!("flag --{name} missing"))
+        .default
 }
 
 #[test]
@@ -29,7 +33,10 @@ fn eso_webhook_flags_exist_with_eso_defaults() {
     }
     // 90 days, written the Go way.
     let lookahead = default_of("lookahead-interval").expect("default");
-    assert_eq!(parse_go_duration(&lookahead), Ok(Duration::from_secs(90 * 86_400)));
+    assert_eq!(
+        parse_go_duration(&lookahead),
+        Ok(Duration::from_secs(90 * 86_400))
+    );
 }
 
 #[test]
@@ -49,9 +56,15 @@ fn our_flags_are_in_the_table() {
         "request-timeout",
         "max-body-bytes",
     ] {
-        assert!(names.iter().any(|n| n == name), "--{name} missing from {names:?}");
+        assert!(
+            names.iter().any(|n| n == name),
+            "--{name} missing from {names:?}"
+        );
     }
-    let ns = serve_flag_table().into_iter().find(|f| f.name == "cert-secret-namespace").expect("flag");
+    let ns = serve_flag_table()
+        .into_iter()
+        .find(|f| f.name == "cert-secret-namespace")
+        .expect("flag");
     assert_eq!(ns.env.as_deref(), Some("POD_NAMESPACE"));
 }
 
@@ -74,7 +87,13 @@ fn helm_style_arguments_parse() {
     assert_eq!(args.check_interval, Duration::from_secs(300));
     assert_eq!(args.lookahead_interval, Duration::from_secs(2160 * 3600));
     assert_eq!(args.cert_mode, CertMode::SelfManaged);
-    let bare = ServeArgs::try_parse_from(["--enable-http2", "--serve-conversion", "--cert-mode", "files"]).expect("parses");
+    let bare = ServeArgs::try_parse_from([
+        "--enable-http2",
+        "--serve-conversion",
+        "--cert-mode",
+        "files",
+    ])
+    .expect("parses");
     assert!(bare.enable_http2 && bare.serve_conversion);
     assert_eq!(bare.cert_mode, CertMode::Files);
     assert!(ServeArgs::try_parse_from(["--check-interval=soon"]).is_err());
@@ -88,9 +107,24 @@ fn certificate_names_cover_the_service() {
         "--dns-name=eso-webhook.eso.svc",
     ])
     .expect("parses");
-    assert_eq!(args.dns_names(), ["eso-webhook.eso.svc", "eso-webhook.eso.svc.cluster.local", "eso-webhook"]);
-    let other = ServeArgs::try_parse_from(["--service-name=s", "--service-namespace=n", "--dns-name=localhost"]).expect("parses");
-    assert_eq!(other.dns_names(), ["s.n.svc", "s.n.svc.cluster.local", "s", "localhost"]);
+    assert_eq!(
+        args.dns_names(),
+        [
+            "eso-webhook.eso.svc",
+            "eso-webhook.eso.svc.cluster.local",
+            "eso-webhook"
+        ]
+    );
+    let other = ServeArgs::try_parse_from([
+        "--service-name=s",
+        "--service-namespace=n",
+        "--dns-name=localhost",
+    ])
+    .expect("parses");
+    assert_eq!(
+        other.dns_names(),
+        ["s.n.svc", "s.n.svc.cluster.local", "s", "localhost"]
+    );
 }
 
 #[test]
@@ -112,15 +146,24 @@ fn go_durations() {
     for bad in ["", "5", "-5m", "m", "5x", "1..5s"] {
         assert!(parse_go_duration(bad).is_err(), "{bad:?} must be rejected");
     }
-    assert_eq!(format_go_duration(Duration::from_secs(2160 * 3600)), "2160h0m0s");
+    assert_eq!(
+        format_go_duration(Duration::from_secs(2160 * 3600)),
+        "2160h0m0s"
+    );
     assert_eq!(format_go_duration(Duration::from_secs(300)), "5m0s");
     assert_eq!(format_go_duration(Duration::from_millis(1500)), "1.5s");
 }
 
 #[test]
 fn go_listen_addresses() {
-    assert_eq!(parse_listen_addr(":8080"), Ok(Some("0.0.0.0:8080".parse().expect("addr"))));
-    assert_eq!(parse_listen_addr("127.0.0.1:9"), Ok(Some("127.0.0.1:9".parse().expect("addr"))));
+    assert_eq!(
+        parse_listen_addr(":8080"),
+        Ok(Some("0.0.0.0:8080".parse().expect("addr")))
+    );
+    assert_eq!(
+        parse_listen_addr("127.0.0.1:9"),
+        Ok(Some("127.0.0.1:9".parse().expect("addr")))
+    );
     assert_eq!(parse_listen_addr("0"), Ok(None));
     assert!(parse_listen_addr("nonsense").is_err());
 }

@@ -75,16 +75,27 @@ struct Header {
 
 /// On a parse failure, a wrong apiVersion or kind explains more than the field error inside
 /// `request` it caused, so check the header separately (only on this error path).
-fn explain_failure(body: &[u8], err: &serde_json::Error, what: &'static str, versions: &[&str]) -> ReviewError {
+fn explain_failure(
+    body: &[u8],
+    err: &serde_json::Error,
+    what: &'static str,
+    versions: &[&str],
+) -> ReviewError {
     if let Ok(header) = serde_json::from_slice::<Header>(body) {
         if !versions.contains(&header.api_version.as_str()) {
             return ReviewError::ApiVersion(header.api_version, what);
         }
         if header.kind != what {
-            return ReviewError::Kind { expected: what, got: header.kind };
+            return ReviewError::Kind {
+                expected: what,
+                got: header.kind,
+            };
         }
     }
-    ReviewError::Malformed { what, detail: err.to_string() }
+    ReviewError::Malformed {
+        what,
+        detail: err.to_string(),
+    }
 }
 
 /// Parses an AdmissionReview body (v1 or v1beta1).
@@ -93,21 +104,35 @@ pub fn parse_admission_review(body: &[u8]) -> Result<AdmissionReviewRequest, Rev
         return Err(ReviewError::Empty);
     }
     let envelope: ReviewEnvelope<AdmissionRequestView> =
-        serde_json::from_slice(body)
-        .map_err(|e| explain_failure(body, &e, "AdmissionReview", &[ADMISSION_V1, ADMISSION_V1BETA1]))?;
+        serde_json::from_slice(body).map_err(|e| {
+            explain_failure(
+                body,
+                &e,
+                "AdmissionReview",
+                &[ADMISSION_V1, ADMISSION_V1BETA1],
+            )
+        })?;
     let api_version = match envelope.api_version.as_str() {
         ADMISSION_V1 => ADMISSION_V1,
         ADMISSION_V1BETA1 => ADMISSION_V1BETA1,
         other => return Err(ReviewError::ApiVersion(other.to_owned(), "AdmissionReview")),
     };
     if envelope.kind != "AdmissionReview" {
-        return Err(ReviewError::Kind { expected: "AdmissionReview", got: envelope.kind });
+        return Err(ReviewError::Kind {
+            expected: "AdmissionReview",
+            got: envelope.kind,
+        });
     }
-    let request = envelope.request.ok_or(ReviewError::MissingRequest("AdmissionReview"))?;
+    let request = envelope
+        .request
+        .ok_or(ReviewError::MissingRequest("AdmissionReview"))?;
     if request.uid.is_empty() {
         return Err(ReviewError::MissingUid);
     }
-    Ok(AdmissionReviewRequest { api_version, request })
+    Ok(AdmissionReviewRequest {
+        api_version,
+        request,
+    })
 }
 
 /// `response.status` as the apiserver reads it (a `metav1.Status`).
@@ -145,7 +170,10 @@ struct ReviewOut<'a, R> {
 /// The answer to one admission request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AdmissionAnswer {
-    Allow { warnings: Vec<String>, patch: Vec<json_patch::PatchOperation> },
+    Allow {
+        warnings: Vec<String>,
+        patch: Vec<json_patch::PatchOperation>,
+    },
     Deny(Deny),
 }
 
@@ -167,13 +195,21 @@ pub fn admission_response_bytes(api_version: &str, uid: &str, answer: &Admission
         AdmissionAnswer::Deny(deny) => AdmissionResponseOut {
             uid,
             allowed: false,
-            status: Some(StatusOut { message: &deny.message, reason: deny.effective_reason(), code: deny.code }),
+            status: Some(StatusOut {
+                message: &deny.message,
+                reason: deny.effective_reason(),
+                code: deny.code,
+            }),
             patch: None,
             patch_type: None,
             warnings: &deny.warnings,
         },
     };
-    to_vec(&ReviewOut { api_version, kind: "AdmissionReview", response })
+    to_vec(&ReviewOut {
+        api_version,
+        kind: "AdmissionReview",
+        response,
+    })
 }
 
 /// The JSON patch document exactly as it is base64-encoded into `response.patch`.
@@ -203,15 +239,23 @@ pub fn parse_conversion_review(body: &[u8]) -> Result<ConversionRequest, ReviewE
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ReviewError::Empty);
     }
-    let envelope: ReviewEnvelope<ConversionRequest> =
-        serde_json::from_slice(body).map_err(|e| explain_failure(body, &e, "ConversionReview", &[CONVERSION_V1]))?;
+    let envelope: ReviewEnvelope<ConversionRequest> = serde_json::from_slice(body)
+        .map_err(|e| explain_failure(body, &e, "ConversionReview", &[CONVERSION_V1]))?;
     if envelope.api_version != CONVERSION_V1 {
-        return Err(ReviewError::ApiVersion(envelope.api_version, "ConversionReview"));
+        return Err(ReviewError::ApiVersion(
+            envelope.api_version,
+            "ConversionReview",
+        ));
     }
     if envelope.kind != "ConversionReview" {
-        return Err(ReviewError::Kind { expected: "ConversionReview", got: envelope.kind });
+        return Err(ReviewError::Kind {
+            expected: "ConversionReview",
+            got: envelope.kind,
+        });
     }
-    let request = envelope.request.ok_or(ReviewError::MissingRequest("ConversionReview"))?;
+    let request = envelope
+        .request
+        .ok_or(ReviewError::MissingRequest("ConversionReview"))?;
     if request.uid.is_empty() {
         return Err(ReviewError::MissingUid);
     }
@@ -240,13 +284,23 @@ pub fn conversion_response_bytes(uid: &str, outcome: &Result<Vec<Value>, String>
         Ok(objects) => ConversionResponseOut {
             uid,
             converted_objects: objects,
-            result: ConversionResult { status: "Success", message: "" },
+            result: ConversionResult {
+                status: "Success",
+                message: "",
+            },
         },
         Err(message) => ConversionResponseOut {
             uid,
             converted_objects: &[],
-            result: ConversionResult { status: "Failure", message },
+            result: ConversionResult {
+                status: "Failure",
+                message,
+            },
         },
     };
-    to_vec(&ReviewOut { api_version: CONVERSION_V1, kind: "ConversionReview", response })
+    to_vec(&ReviewOut {
+        api_version: CONVERSION_V1,
+        kind: "ConversionReview",
+        response,
+    })
 }

@@ -133,7 +133,12 @@ impl Deny {
 
     /// A denial with an explicit HTTP code (e.g. 422 for an invalid object).
     pub fn with_code(code: u16, message: impl Into<String>) -> Self {
-        Self { message: message.into(), code, reason: None, warnings: Vec::new() }
+        Self {
+            message: message.into(),
+            code,
+            reason: None,
+            warnings: Vec::new(),
+        }
     }
 
     /// Adds warnings shown to the client alongside the denial.
@@ -173,7 +178,9 @@ pub enum Verdict {
 impl Verdict {
     /// Allowed without warnings.
     pub fn allow() -> Self {
-        Self::Allow { warnings: Vec::new() }
+        Self::Allow {
+            warnings: Vec::new(),
+        }
     }
 }
 
@@ -189,7 +196,8 @@ pub trait AdmissionRules: Send + Sync + 'static {
     fn mutate(&self, req: &AdmissionRequestView) -> Result<Vec<json_patch::PatchOperation>, Deny>;
 
     /// Converts every object to `desired_api_version`, keeping their order.
-    fn convert(&self, objects: Vec<Value>, desired_api_version: &str) -> Result<Vec<Value>, String>;
+    fn convert(&self, objects: Vec<Value>, desired_api_version: &str)
+    -> Result<Vec<Value>, String>;
 }
 
 /// Allows everything, patches nothing and converts by relabelling only when no conversion is
@@ -206,13 +214,22 @@ impl AdmissionRules for NoRules {
         Ok(Vec::new())
     }
 
-    fn convert(&self, objects: Vec<Value>, desired_api_version: &str) -> Result<Vec<Value>, String> {
+    fn convert(
+        &self,
+        objects: Vec<Value>,
+        desired_api_version: &str,
+    ) -> Result<Vec<Value>, String> {
         // Without conversion rules only objects already at the desired version can be returned;
         // anything else would silently change meaning.
         for object in &objects {
-            let current = object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+            let current = object
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             if current != desired_api_version {
-                return Err(format!("no conversion from {current:?} to {desired_api_version:?} is available"));
+                return Err(format!(
+                    "no conversion from {current:?} to {desired_api_version:?} is available"
+                ));
             }
         }
         Ok(objects)

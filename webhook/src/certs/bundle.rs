@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PublicKeyData,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PublicKeyData,
 };
 use rustls::RootCertStore;
 use rustls::client::WebPkiServerVerifier;
@@ -66,7 +66,11 @@ impl CertBundle {
     /// Reads the bundle out of Secret data; missing or non-UTF-8 entries become empty strings
     /// (and the bundle then assesses as unusable).
     pub fn from_secret_data(data: &BTreeMap<String, Vec<u8>>) -> Self {
-        let text = |key: &str| data.get(key).and_then(|v| String::from_utf8(v.clone()).ok()).unwrap_or_default();
+        let text = |key: &str| {
+            data.get(key)
+                .and_then(|v| String::from_utf8(v.clone()).ok())
+                .unwrap_or_default()
+        };
         Self {
             ca_crt: text(CA_CRT),
             ca_key: KeyPem(text(CA_KEY)),
@@ -168,9 +172,12 @@ fn assess_server(
     if bundle.tls_crt.trim().is_empty() || bundle.tls_key.0.trim().is_empty() {
         return Err("no serving certificate stored yet".to_owned());
     }
-    certified_key_from_pem(bundle.tls_crt.as_bytes(), bundle.tls_key.0.as_bytes()).map_err(|e| format!("tls.crt/tls.key: {e}"))?;
+    certified_key_from_pem(bundle.tls_crt.as_bytes(), bundle.tls_key.0.as_bytes())
+        .map_err(|e| format!("tls.crt/tls.key: {e}"))?;
     let leaf_chain = pem_certs(bundle.tls_crt.as_bytes())?;
-    let leaf = leaf_chain.first().ok_or_else(|| "tls.crt holds no certificate".to_owned())?;
+    let leaf = leaf_chain
+        .first()
+        .ok_or_else(|| "tls.crt holds no certificate".to_owned())?;
     let info = inspect_cert(leaf.as_ref())?;
     if info.not_after <= horizon {
         return Err("serving certificate expires within the lookahead interval".to_owned());
@@ -183,16 +190,24 @@ fn assess_server(
     let ca_certs = pem_certs(bundle.ca_crt.as_bytes())?;
     let mut roots = RootCertStore::empty();
     if let Some(ca_der) = ca_certs.into_iter().next() {
-        roots.add(ca_der).map_err(|e| format!("ca.crt cannot be a trust anchor: {e}"))?;
+        roots
+            .add(ca_der)
+            .map_err(|e| format!("ca.crt cannot be a trust anchor: {e}"))?;
     }
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
         .build()
         .map_err(|e| format!("cannot build verifier: {e}"))?;
-    let horizon_time = UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(horizon.max(0)).unwrap_or(0)));
+    let horizon_time = UnixTime::since_unix_epoch(Duration::from_secs(
+        u64::try_from(horizon.max(0)).unwrap_or(0),
+    ));
     for name in &settings.dns_names {
-        let server_name = ServerName::try_from(name.clone()).map_err(|_| format!("{name:?} is not a valid DNS name"))?;
-        for at in [UnixTime::since_unix_epoch(now.duration_since(UNIX_EPOCH).unwrap_or_default()), horizon_time] {
+        let server_name = ServerName::try_from(name.clone())
+            .map_err(|_| format!("{name:?} is not a valid DNS name"))?;
+        for at in [
+            UnixTime::since_unix_epoch(now.duration_since(UNIX_EPOCH).unwrap_or_default()),
+            horizon_time,
+        ] {
             verifier
                 .verify_server_cert(leaf, &leaf_chain[1..], &server_name, &[], at)
                 .map_err(|e| format!("serving certificate is not valid for {name}: {e}"))?;
@@ -225,7 +240,11 @@ fn new_ca(settings: &CertSettings, now: SystemTime) -> Result<(String, KeyPem), 
     dn.push(DnType::OrganizationName, CA_COMMON_NAME);
     params.distinguished_name = dn;
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+    ];
     params.not_before = offset(now - BACKDATE);
     params.not_after = offset(now + settings.validity);
     let cert = params.self_signed(&key)?;
@@ -248,14 +267,18 @@ fn issue_server(
     dn.push(DnType::CommonName, first.as_str());
     params.distinguished_name = dn;
     params.is_ca = IsCa::ExplicitNoCa;
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     params.use_authority_key_identifier_extension = true;
     params.not_before = offset(now - BACKDATE);
     // Never outlive the CA: clients would reject the chain after the CA expires anyway.
     let wanted = unix(now + settings.validity);
     let not_after = wanted.min(ca_not_after);
-    params.not_after = OffsetDateTime::from_unix_timestamp(not_after).unwrap_or_else(|_| offset(now + settings.validity));
+    params.not_after = OffsetDateTime::from_unix_timestamp(not_after)
+        .unwrap_or_else(|_| offset(now + settings.validity));
     let cert = params.signed_by(&key, &issuer)?;
     Ok((cert.pem(), KeyPem(key.serialize_pem())))
 }
@@ -276,8 +299,14 @@ pub fn renew(
                 .and_then(|c| inspect_cert(c.as_ref()).ok())
                 .map_or(i64::MAX, |info| info.not_after);
             let signing_ca = first_pem_block(&existing.ca_crt);
-            let (tls_crt, tls_key) = issue_server(&signing_ca, &existing.ca_key, ca_not_after, settings, now)?;
-            Ok(CertBundle { ca_crt: existing.ca_crt.clone(), ca_key: existing.ca_key.clone(), tls_crt, tls_key })
+            let (tls_crt, tls_key) =
+                issue_server(&signing_ca, &existing.ca_key, ca_not_after, settings, now)?;
+            Ok(CertBundle {
+                ca_crt: existing.ca_crt.clone(),
+                ca_key: existing.ca_key.clone(),
+                tls_crt,
+                tls_key,
+            })
         }
         Assessment::RegenerateAll(_) => {
             let (ca_pem, ca_key) = new_ca(settings, now)?;
@@ -287,7 +316,12 @@ pub fn renew(
             if let Some(previous) = still_valid_previous_ca(existing, now) {
                 ca_crt.push_str(&previous);
             }
-            Ok(CertBundle { ca_crt, ca_key, tls_crt, tls_key })
+            Ok(CertBundle {
+                ca_crt,
+                ca_key,
+                tls_crt,
+                tls_key,
+            })
         }
     }
 }

@@ -12,9 +12,17 @@ use tokio_util::sync::CancellationToken;
 use super::maintain::CertRuntime;
 
 /// Reads the pair once and installs it if it changed. Returns whether a new certificate is served.
-pub async fn reload_once(dir: &std::path::Path, dns_name: &str, runtime: &CertRuntime) -> Result<bool, String> {
-    let cert = tokio::fs::read(dir.join("tls.crt")).await.map_err(|e| format!("reading {}: {e}", dir.join("tls.crt").display()))?;
-    let key = tokio::fs::read(dir.join("tls.key")).await.map_err(|e| format!("reading {}: {e}", dir.join("tls.key").display()))?;
+pub async fn reload_once(
+    dir: &std::path::Path,
+    dns_name: &str,
+    runtime: &CertRuntime,
+) -> Result<bool, String> {
+    let cert = tokio::fs::read(dir.join("tls.crt"))
+        .await
+        .map_err(|e| format!("reading {}: {e}", dir.join("tls.crt").display()))?;
+    let key = tokio::fs::read(dir.join("tls.key"))
+        .await
+        .map_err(|e| format!("reading {}: {e}", dir.join("tls.key").display()))?;
     match runtime.install(&cert, &key) {
         Ok(Some(info)) => {
             if !dns_name.is_empty() && !info.dns_names.iter().any(|n| n == dns_name) {
@@ -28,7 +36,13 @@ pub async fn reload_once(dir: &std::path::Path, dns_name: &str, runtime: &CertRu
 }
 
 /// Polls `dir` every `interval` until `shutdown`.
-pub async fn run_files(dir: PathBuf, dns_name: String, interval: Duration, runtime: CertRuntime, shutdown: CancellationToken) {
+pub async fn run_files(
+    dir: PathBuf,
+    dns_name: String,
+    interval: Duration,
+    runtime: CertRuntime,
+    shutdown: CancellationToken,
+) {
     let mut last_error: Option<String> = None;
     loop {
         match reload_once(&dir, &dns_name, &runtime).await {

@@ -2,9 +2,9 @@
 
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
+use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::FromDer;
-use x509_parser::certificate::X509Certificate;
 
 /// The facts about one certificate the webhook cares about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +24,8 @@ pub struct CertInfo {
 
 /// Parses one DER certificate.
 pub fn inspect_cert(der: &[u8]) -> Result<CertInfo, String> {
-    let (_, cert) = X509Certificate::from_der(der).map_err(|e| format!("invalid X.509 certificate: {e}"))?;
+    let (_, cert) =
+        X509Certificate::from_der(der).map_err(|e| format!("invalid X.509 certificate: {e}"))?;
     let dns_names = match cert.subject_alternative_name() {
         Ok(Some(san)) => san
             .value
@@ -39,7 +40,11 @@ pub fn inspect_cert(der: &[u8]) -> Result<CertInfo, String> {
         Err(e) => return Err(format!("invalid subjectAltName: {e}")),
     };
     Ok(CertInfo {
-        serial_hex: cert.raw_serial().iter().map(|b| format!("{b:02x}")).collect(),
+        serial_hex: cert
+            .raw_serial()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
         not_before: cert.validity().not_before.timestamp(),
         not_after: cert.validity().not_after.timestamp(),
         dns_names,
@@ -50,12 +55,16 @@ pub fn inspect_cert(der: &[u8]) -> Result<CertInfo, String> {
 
 /// Every CERTIFICATE block of a PEM bundle, in order.
 pub fn pem_certs(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
-    CertificateDer::pem_slice_iter(pem).collect::<Result<Vec<_>, _>>().map_err(|e| format!("invalid PEM: {e}"))
+    CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("invalid PEM: {e}"))
 }
 
 /// The first certificate of a PEM bundle, parsed.
 pub fn inspect_first_pem(pem: &[u8]) -> Result<CertInfo, String> {
     let certs = pem_certs(pem)?;
-    let first = certs.first().ok_or_else(|| "no CERTIFICATE block".to_owned())?;
+    let first = certs
+        .first()
+        .ok_or_else(|| "no CERTIFICATE block".to_owned())?;
     inspect_cert(first.as_ref())
 }

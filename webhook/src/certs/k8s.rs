@@ -12,7 +12,9 @@ use std::time::SystemTime;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use k8s_openapi::ByteString;
-use k8s_openapi::api::admissionregistration::v1::{MutatingWebhookConfiguration, ValidatingWebhookConfiguration};
+use k8s_openapi::api::admissionregistration::v1::{
+    MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
+};
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
@@ -48,7 +50,10 @@ pub trait CertStore: Send + Sync {
     /// Reads the certificate Secret (`None` if it does not exist).
     fn get(&self) -> impl Future<Output = Result<Option<StoredSecret>, StoreError>> + Send;
     /// Creates the Secret; [`StoreError::AlreadyExists`] when another replica was first.
-    fn create(&self, data: BTreeMap<String, Vec<u8>>) -> impl Future<Output = Result<StoredSecret, StoreError>> + Send;
+    fn create(
+        &self,
+        data: BTreeMap<String, Vec<u8>>,
+    ) -> impl Future<Output = Result<StoredSecret, StoreError>> + Send;
     /// Replaces the Secret's data if it is still at `resource_version`, else [`StoreError::Conflict`].
     fn update(
         &self,
@@ -57,7 +62,10 @@ pub trait CertStore: Send + Sync {
     ) -> impl Future<Output = Result<StoredSecret, StoreError>> + Send;
     /// Puts `ca_bundle_pem` into every configured webhook configuration (and CRD conversion
     /// webhook, when conversion is served). Returns the names that were actually changed.
-    fn inject_ca_bundle(&self, ca_bundle_pem: &str) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    fn inject_ca_bundle(
+        &self,
+        ca_bundle_pem: &str,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 }
 
 /// Why [`ensure_stored`] gave up.
@@ -86,13 +94,23 @@ const MAX_ATTEMPTS: usize = 6;
 /// Read-decide-write with optimistic concurrency: whoever loses a create or update race re-reads
 /// and, finding the winner's bundle valid, adopts it. So any number of replicas converge on the
 /// one bundle in the Secret instead of each serving its own.
-pub async fn ensure_stored<S: CertStore>(store: &S, settings: &CertSettings, now: SystemTime) -> Result<Ensured, EnsureError> {
+pub async fn ensure_stored<S: CertStore>(
+    store: &S,
+    settings: &CertSettings,
+    now: SystemTime,
+) -> Result<Ensured, EnsureError> {
     for _ in 0..MAX_ATTEMPTS {
         let stored = store.get().await?;
-        let existing = stored.as_ref().map(|s| CertBundle::from_secret_data(&s.data)).unwrap_or_default();
+        let existing = stored
+            .as_ref()
+            .map(|s| CertBundle::from_secret_data(&s.data))
+            .unwrap_or_default();
         let (bundle, assessment) = ensure_bundle(&existing, settings, now)?;
         if assessment == Assessment::Valid {
-            return Ok(Ensured { bundle, written: None });
+            return Ok(Ensured {
+                bundle,
+                written: None,
+            });
         }
         let result = match stored {
             None => store.create(bundle.to_secret_data()).await,
@@ -104,7 +122,12 @@ pub async fn ensure_stored<S: CertStore>(store: &S, settings: &CertSettings, now
             }
         };
         match result {
-            Ok(_) => return Ok(Ensured { bundle, written: Some(assessment) }),
+            Ok(_) => {
+                return Ok(Ensured {
+                    bundle,
+                    written: Some(assessment),
+                });
+            }
             Err(StoreError::AlreadyExists | StoreError::Conflict) => {
                 tracing::debug!("lost a race writing the certificate Secret; re-reading");
             }
@@ -131,7 +154,10 @@ pub struct KubeCertStore {
 impl std::fmt::Debug for KubeCertStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KubeCertStore")
-            .field("secret", &format_args!("{}/{}", self.secret_namespace, self.secret_name))
+            .field(
+                "secret",
+                &format_args!("{}/{}", self.secret_namespace, self.secret_name),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -170,7 +196,9 @@ impl KubeCertStore {
 
 fn api_error(err: kube::Error) -> StoreError {
     match &err {
-        kube::Error::Api(status) if status.code == 409 && status.reason == "AlreadyExists" => StoreError::AlreadyExists,
+        kube::Error::Api(status) if status.code == 409 && status.reason == "AlreadyExists" => {
+            StoreError::AlreadyExists
+        }
         kube::Error::Api(status) if status.code == 409 => StoreError::Conflict,
         _ => StoreError::Other(err.to_string()),
     }
@@ -178,7 +206,12 @@ fn api_error(err: kube::Error) -> StoreError {
 
 fn stored(secret: Secret) -> StoredSecret {
     StoredSecret {
-        data: secret.data.unwrap_or_default().into_iter().map(|(k, v)| (k, v.0)).collect(),
+        data: secret
+            .data
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, v.0))
+            .collect(),
         resource_version: secret.metadata.resource_version,
     }
 }
@@ -188,7 +221,10 @@ fn secret_object(name: &str, namespace: &str, data: BTreeMap<String, Vec<u8>>) -
         metadata: ObjectMeta {
             name: Some(name.to_owned()),
             namespace: Some(namespace.to_owned()),
-            labels: Some(BTreeMap::from([("external-secrets.io/component".to_owned(), "webhook".to_owned())])),
+            labels: Some(BTreeMap::from([(
+                "external-secrets.io/component".to_owned(),
+                "webhook".to_owned(),
+            )])),
             ..ObjectMeta::default()
         },
         type_: Some("kubernetes.io/tls".to_owned()),
@@ -202,12 +238,16 @@ fn secret_object(name: &str, namespace: &str, data: BTreeMap<String, Vec<u8>>) -
 pub fn webhook_ca_patch(webhooks: &[Value], ca_bundle_b64: &str) -> Vec<Value> {
     let mut ops = Vec::new();
     for (index, webhook) in webhooks.iter().enumerate() {
-        let current = webhook.pointer("/clientConfig/caBundle").and_then(Value::as_str);
+        let current = webhook
+            .pointer("/clientConfig/caBundle")
+            .and_then(Value::as_str);
         if current == Some(ca_bundle_b64) {
             continue;
         }
         if let Some(name) = webhook.get("name") {
-            ops.push(json!({"op": "test", "path": format!("/webhooks/{index}/name"), "value": name}));
+            ops.push(
+                json!({"op": "test", "path": format!("/webhooks/{index}/name"), "value": name}),
+            );
         }
         ops.push(json!({"op": "add", "path": format!("/webhooks/{index}/clientConfig/caBundle"), "value": ca_bundle_b64}));
     }
@@ -216,16 +256,27 @@ pub fn webhook_ca_patch(webhooks: &[Value], ca_bundle_b64: &str) -> Vec<Value> {
 
 /// Merge patch pointing a CRD's conversion webhook at our Service with our CA, or `None` when
 /// the CRD does not use webhook conversion or already has exactly that.
-pub fn crd_conversion_patch(crd: &Value, ca_bundle_b64: &str, service_name: &str, service_namespace: &str) -> Option<Value> {
+pub fn crd_conversion_patch(
+    crd: &Value,
+    ca_bundle_b64: &str,
+    service_name: &str,
+    service_namespace: &str,
+) -> Option<Value> {
     let conversion = crd.pointer("/spec/conversion")?;
     if conversion.get("strategy").and_then(Value::as_str) != Some("Webhook") {
         return None;
     }
     let client_config = conversion.pointer("/webhook/clientConfig");
     let service = client_config.and_then(|c| c.get("service"));
-    let up_to_date = client_config.and_then(|c| c.get("caBundle")).and_then(Value::as_str) == Some(ca_bundle_b64)
+    let up_to_date = client_config
+        .and_then(|c| c.get("caBundle"))
+        .and_then(Value::as_str)
+        == Some(ca_bundle_b64)
         && service.and_then(|s| s.get("name")).and_then(Value::as_str) == Some(service_name)
-        && service.and_then(|s| s.get("namespace")).and_then(Value::as_str) == Some(service_namespace)
+        && service
+            .and_then(|s| s.get("namespace"))
+            .and_then(Value::as_str)
+            == Some(service_namespace)
         && service.and_then(|s| s.get("path")).and_then(Value::as_str) == Some("/convert");
     if up_to_date {
         return None;
@@ -242,42 +293,80 @@ where
     K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + serde::Serialize,
 {
     let Some(object) = api.get_opt(name).await.map_err(api_error)? else {
-        tracing::warn!(name, "webhook configuration not found; caBundle not injected");
+        tracing::warn!(
+            name,
+            "webhook configuration not found; caBundle not injected"
+        );
         return Ok(false);
     };
     let value = serde_json::to_value(&object).map_err(|e| StoreError::Other(e.to_string()))?;
-    let webhooks = value.get("webhooks").and_then(Value::as_array).cloned().unwrap_or_default();
+    let webhooks = value
+        .get("webhooks")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let ops = webhook_ca_patch(&webhooks, ca_b64);
     if ops.is_empty() {
         return Ok(false);
     }
-    let patch: json_patch::Patch = serde_json::from_value(Value::Array(ops)).map_err(|e| StoreError::Other(e.to_string()))?;
-    api.patch(name, &PatchParams::default(), &Patch::<()>::Json(patch)).await.map_err(api_error)?;
+    let patch: json_patch::Patch =
+        serde_json::from_value(Value::Array(ops)).map_err(|e| StoreError::Other(e.to_string()))?;
+    api.patch(name, &PatchParams::default(), &Patch::<()>::Json(patch))
+        .await
+        .map_err(api_error)?;
     Ok(true)
 }
 
 impl CertStore for KubeCertStore {
     async fn get(&self) -> Result<Option<StoredSecret>, StoreError> {
-        Ok(self.secrets().get_opt(&self.secret_name).await.map_err(api_error)?.map(stored))
+        Ok(self
+            .secrets()
+            .get_opt(&self.secret_name)
+            .await
+            .map_err(api_error)?
+            .map(stored))
     }
 
     async fn create(&self, data: BTreeMap<String, Vec<u8>>) -> Result<StoredSecret, StoreError> {
         let secret = secret_object(&self.secret_name, &self.secret_namespace, data);
-        let pp = PostParams { field_manager: Some(FIELD_MANAGER.to_owned()), ..PostParams::default() };
-        Ok(stored(self.secrets().create(&pp, &secret).await.map_err(api_error)?))
+        let pp = PostParams {
+            field_manager: Some(FIELD_MANAGER.to_owned()),
+            ..PostParams::default()
+        };
+        Ok(stored(
+            self.secrets()
+                .create(&pp, &secret)
+                .await
+                .map_err(api_error)?,
+        ))
     }
 
-    async fn update(&self, data: BTreeMap<String, Vec<u8>>, resource_version: Option<String>) -> Result<StoredSecret, StoreError> {
+    async fn update(
+        &self,
+        data: BTreeMap<String, Vec<u8>>,
+        resource_version: Option<String>,
+    ) -> Result<StoredSecret, StoreError> {
         // A merge patch carrying metadata.resourceVersion is a compare-and-swap: the apiserver
         // answers 409 if the Secret moved on. Labels, annotations and type set by others stay.
         let Some(rv) = resource_version else {
-            return Err(StoreError::Other("stored Secret has no resourceVersion".to_owned()));
+            return Err(StoreError::Other(
+                "stored Secret has no resourceVersion".to_owned(),
+            ));
         };
-        let encoded: serde_json::Map<String, Value> =
-            data.into_iter().map(|(k, v)| (k, Value::String(BASE64.encode(v)))).collect();
+        let encoded: serde_json::Map<String, Value> = data
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(BASE64.encode(v))))
+            .collect();
         let patch = json!({"metadata": {"resourceVersion": rv}, "data": encoded});
-        let pp = PatchParams { field_manager: Some(FIELD_MANAGER.to_owned()), ..PatchParams::default() };
-        let secret = self.secrets().patch(&self.secret_name, &pp, &Patch::Merge(patch)).await.map_err(api_error)?;
+        let pp = PatchParams {
+            field_manager: Some(FIELD_MANAGER.to_owned()),
+            ..PatchParams::default()
+        };
+        let secret = self
+            .secrets()
+            .patch(&self.secret_name, &pp, &Patch::Merge(patch))
+            .await
+            .map_err(api_error)?;
         Ok(stored(secret))
     }
 
@@ -309,21 +398,34 @@ impl CertStore for KubeCertStore {
                 Err(e) => failures.push(format!("customresourcedefinition/{name}: {e}")),
             }
         }
-        if failures.is_empty() { Ok(changed) } else { Err(StoreError::Other(failures.join("; "))) }
+        if failures.is_empty() {
+            Ok(changed)
+        } else {
+            Err(StoreError::Other(failures.join("; ")))
+        }
     }
 }
 
 impl KubeCertStore {
-    async fn patch_crd(&self, crds: &Api<CustomResourceDefinition>, name: &str, ca_b64: &str) -> Result<bool, StoreError> {
+    async fn patch_crd(
+        &self,
+        crds: &Api<CustomResourceDefinition>,
+        name: &str,
+        ca_b64: &str,
+    ) -> Result<bool, StoreError> {
         let Some(crd) = crds.get_opt(name).await.map_err(api_error)? else {
             tracing::warn!(name, "CRD not found; conversion caBundle not injected");
             return Ok(false);
         };
         let value = serde_json::to_value(&crd).map_err(|e| StoreError::Other(e.to_string()))?;
-        let Some(patch) = crd_conversion_patch(&value, ca_b64, &self.service_name, &self.service_namespace) else {
+        let Some(patch) =
+            crd_conversion_patch(&value, ca_b64, &self.service_name, &self.service_namespace)
+        else {
             return Ok(false);
         };
-        crds.patch(name, &PatchParams::default(), &Patch::Merge(patch)).await.map_err(api_error)?;
+        crds.patch(name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+            .map_err(api_error)?;
         Ok(true)
     }
 }

@@ -1,8 +1,8 @@
 //! The loops that keep a valid certificate in the TLS listener.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio_util::sync::CancellationToken;
@@ -35,12 +35,19 @@ fn fingerprint(cert_pem: &[u8], key_pem: &[u8]) -> u64 {
 }
 
 fn now_unix() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 impl CertRuntime {
     pub fn new(resolver: Arc<CertResolver>, ready: ReadyFlag, metrics: Metrics) -> Self {
-        Self { resolver, ready, metrics, loaded: Arc::new(AtomicU64::new(0)) }
+        Self {
+            resolver,
+            ready,
+            metrics,
+            loaded: Arc::new(AtomicU64::new(0)),
+        }
     }
 
     /// Serves `cert_pem`/`key_pem` from the next handshake on, unless it is what is served
@@ -62,7 +69,9 @@ impl CertRuntime {
     /// Ready while the served certificate is valid for at least another hour.
     pub fn refresh_readiness(&self) {
         let margin = i64::try_from(READY_MARGIN.as_secs()).unwrap_or(0);
-        let ready = self.resolver.current().is_some_and(|c| c.not_after > now_unix().saturating_add(margin) && c.not_before <= now_unix());
+        let ready = self.resolver.current().is_some_and(|c| {
+            c.not_after > now_unix().saturating_add(margin) && c.not_before <= now_unix()
+        });
         self.ready.set(ready);
     }
 }
@@ -70,7 +79,9 @@ impl CertRuntime {
 /// Backoff after a failed round: 1s, 2s, 4s ... capped at 30s (and at the check interval).
 fn backoff(failures: u32, check_interval: Duration) -> Duration {
     let secs = 1u64 << failures.min(5);
-    Duration::from_secs(secs).min(Duration::from_secs(30)).min(check_interval.max(Duration::from_secs(1)))
+    Duration::from_secs(secs)
+        .min(Duration::from_secs(30))
+        .min(check_interval.max(Duration::from_secs(1)))
 }
 
 /// `--cert-mode self`: converge on the stored bundle, serve it, inject its CA; repeat every
@@ -102,15 +113,27 @@ pub async fn run_self_managed<S: CertStore>(
     }
 }
 
-async fn one_round<S: CertStore>(store: &S, settings: &CertSettings, runtime: &CertRuntime) -> Result<(), String> {
-    let ensured = ensure_stored(store, settings, SystemTime::now()).await.map_err(|e| e.to_string())?;
+async fn one_round<S: CertStore>(
+    store: &S,
+    settings: &CertSettings,
+    runtime: &CertRuntime,
+) -> Result<(), String> {
+    let ensured = ensure_stored(store, settings, SystemTime::now())
+        .await
+        .map_err(|e| e.to_string())?;
     if let Some(assessment) = &ensured.written {
         tracing::info!(reason = ?assessment, "wrote a new webhook certificate");
     }
     runtime
-        .install(ensured.bundle.tls_crt.as_bytes(), ensured.bundle.tls_key.expose().as_bytes())
+        .install(
+            ensured.bundle.tls_crt.as_bytes(),
+            ensured.bundle.tls_key.expose().as_bytes(),
+        )
         .map_err(|e| format!("stored certificate cannot be served: {e}"))?;
-    let changed = store.inject_ca_bundle(ensured.bundle.ca_bundle()).await.map_err(|e| format!("caBundle injection: {e}"))?;
+    let changed = store
+        .inject_ca_bundle(ensured.bundle.ca_bundle())
+        .await
+        .map_err(|e| format!("caBundle injection: {e}"))?;
     if !changed.is_empty() {
         tracing::info!(targets = ?changed, "injected caBundle");
     }

@@ -15,5 +15,7 @@ pub mod maintain;
 
 pub use bundle::{Assessment, CertBundle, CertSettings, KeyPem, assess, ensure_bundle, renew};
 pub use inspect::{CertInfo, inspect_cert, inspect_first_pem};
-pub use k8s::{CertStore, Ensured, KubeCertStore, KubeTargets, StoreError, StoredSecret, ensure_stored};
+pub use k8s::{
+    CertStore, Ensured, KubeCertStore, KubeTargets, StoreError, StoredSecret, ensure_stored,
+};
 pub use maintain::{CertRuntime, run_self_managed};

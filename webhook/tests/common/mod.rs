@@ -34,9 +34,12 @@ impl AdmissionRules for TestRules {
         match verdict_of(req).as_str() {
             "deny" => Verdict::Deny(Deny::forbidden("spec.data must not be empty")),
             "deny-422" => Verdict::Deny(
-                Deny::with_code(422, "spec.size is too big").with_warnings(vec!["consider a smaller size".to_owned()]),
+                Deny::with_code(422, "spec.size is too big")
+                    .with_warnings(vec!["consider a smaller size".to_owned()]),
             ),
-            "warn" => Verdict::Allow { warnings: WARNINGS.iter().map(|w| (*w).to_owned()).collect() },
+            "warn" => Verdict::Allow {
+                warnings: WARNINGS.iter().map(|w| (*w).to_owned()).collect(),
+            },
             "slow" => {
                 std::thread::sleep(Duration::from_millis(1500));
                 Verdict::allow()
@@ -61,11 +64,18 @@ impl AdmissionRules for TestRules {
         }
     }
 
-    fn convert(&self, objects: Vec<Value>, desired_api_version: &str) -> Result<Vec<Value>, String> {
+    fn convert(
+        &self,
+        objects: Vec<Value>,
+        desired_api_version: &str,
+    ) -> Result<Vec<Value>, String> {
         objects
             .into_iter()
             .map(|mut o| {
-                if o.pointer("/metadata/annotations/test~1verdict").and_then(Value::as_str) == Some("unconvertible") {
+                if o.pointer("/metadata/annotations/test~1verdict")
+                    .and_then(Value::as_str)
+                    == Some("unconvertible")
+                {
                     return Err("spec.provider.legacy cannot be expressed in v1".to_owned());
                 }
                 o["apiVersion"] = Value::String(desired_api_version.to_owned());
@@ -108,24 +118,45 @@ pub fn review(uid: &str, group: &str, kind: &str, operation: &str, verdict: &str
 
 /// POSTs `body` to `path` through the router without a socket.
 pub async fn post_raw(state: AppState, path: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
-    let request = Request::post(path).header("content-type", "application/json").body(Body::from(body)).expect("request");
-    let response = router(state).oneshot(request).await.expect("router is infallible");
+    let request = Request::post(path)
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .expect("request");
+    let response = router(state)
+        .oneshot(request)
+        .await
+        .expect("router is infallible");
     let status = response.status();
-    let bytes = response.into_body().collect().await.expect("body").to_bytes().to_vec();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
+        .to_vec();
     (status, bytes)
 }
 
 pub async fn post_json(state: AppState, path: &str, body: &Value) -> (StatusCode, Value) {
     let (status, bytes) = post_raw(state, path, serde_json::to_vec(body).expect("json")).await;
-    let value = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    let value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
     (status, value)
 }
 
 pub async fn get(state: AppState, path: &str) -> (StatusCode, String) {
     let request = Request::get(path).body(Body::empty()).expect("request");
-    let response = router(state).oneshot(request).await.expect("router is infallible");
+    let response = router(state)
+        .oneshot(request)
+        .await
+        .expect("router is infallible");
     let status = response.status();
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 
@@ -153,12 +184,18 @@ pub fn golden_dir() -> PathBuf {
 /// Every AdmissionReview the real apiserver sent to the recording webhook, with its path.
 pub fn golden_reviews() -> Vec<(String, Value)> {
     let path = golden_dir().join("09-admission-webhooks.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     let doc: Value = serde_json::from_str(&text).expect("golden file is JSON");
     doc["exchanges"]
         .as_array()
         .expect("exchanges array")
         .iter()
-        .filter_map(|e| Some((e.get("webhook_path")?.as_str()?.to_owned(), e.get("observed_by_webhook")?.clone())))
+        .filter_map(|e| {
+            Some((
+                e.get("webhook_path")?.as_str()?.to_owned(),
+                e.get("observed_by_webhook")?.clone(),
+            ))
+        })
         .collect()
 }
