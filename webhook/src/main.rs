@@ -15,14 +15,19 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    // At least two workers: the request deadline is enforced from a worker other than the one
+    // running an overrunning rule, even in a pod limited to one CPU.
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
         .enable_all()
         .build()?;
     runtime.block_on(async move {
         let shutdown = CancellationToken::new();
         tokio::spawn(cancel_on_signal(shutdown.clone()));
-        let rules = webhook::rules_for(&args);
-        webhook::server::run(args, rules, shutdown).await
+        let readiness = webhook::health::Readiness::new();
+        let rules = webhook::rules_for(&args, &readiness);
+        webhook::server::run(args, rules, readiness, shutdown).await
     })
 }
 

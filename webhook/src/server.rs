@@ -90,6 +90,12 @@ impl AppState {
         }
     }
 
+    /// Shares an existing readiness registry (e.g. one the rules registered flags on).
+    pub fn with_readiness(mut self, readiness: Readiness) -> Self {
+        self.readiness = readiness;
+        self
+    }
+
     pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
@@ -220,9 +226,11 @@ pub fn cert_settings(args: &ServeArgs) -> CertSettings {
 pub async fn run(
     args: ServeArgs,
     rules: Arc<dyn AdmissionRules>,
+    readiness: Readiness,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let state = AppState::new(rules)
+        .with_readiness(readiness)
         .with_request_timeout(args.request_timeout)
         .with_max_body_bytes(args.max_body_bytes)
         .with_conversion(args.serve_conversion);

@@ -275,7 +275,8 @@ async fn oversized_bodies_get_413() {
     assert_eq!(status, StatusCode::OK);
 }
 
-#[tokio::test]
+// Multi-threaded like `webhook serve`: the deadline fires on a worker the slow rule is not using.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_rules_hit_the_deadline_with_504() {
     let state = test_state().with_request_timeout(Duration::from_millis(100));
     for path in [VALIDATE_PATH, MUTATE_PATH] {
@@ -289,7 +290,8 @@ async fn slow_rules_hit_the_deadline_with_504() {
     }
 }
 
-#[tokio::test]
+// Multi-threaded like `webhook serve`: the deadline fires on a worker the slow rule is not using.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apiserver_timeout_query_shortens_the_deadline() {
     let state = test_state().with_request_timeout(Duration::from_secs(30));
     let path = format!("{VALIDATE_PATH}?timeout=100ms");
@@ -299,6 +301,15 @@ async fn apiserver_timeout_query_shortens_the_deadline() {
         &review("uid-q", ESO, "ExternalSecret", "CREATE", "slow"),
     )
     .await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+}
+
+#[tokio::test]
+async fn late_verdicts_are_not_delivered_even_on_a_single_worker() {
+    // current_thread: the timer cannot preempt the rule, but its answer is still replaced.
+    let state = test_state().with_request_timeout(Duration::from_millis(100));
+    let req = review("uid-late", ESO, "ExternalSecret", "CREATE", "slow");
+    let (status, _) = post_json(state, VALIDATE_PATH, &req).await;
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
 }
 

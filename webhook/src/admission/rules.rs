@@ -187,7 +187,8 @@ impl Verdict {
 /// Admission rules plugged into the server. Implementations must be fast and must not block on
 /// I/O: anything they need from the cluster comes from reflectors kept in their own state (and
 /// readiness flags registered on [`crate::health::Readiness`] report when those are synced).
-/// A call that overruns the request deadline is abandoned and the client gets an error response.
+/// A call that overruns the request deadline is abandoned (it runs to completion in the
+/// background, its verdict dropped) and the client gets a 504.
 pub trait AdmissionRules: Send + Sync + 'static {
     /// Decides whether the request is admitted.
     fn validate(&self, req: &AdmissionRequestView) -> Verdict;

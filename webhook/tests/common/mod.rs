@@ -41,7 +41,7 @@ impl AdmissionRules for TestRules {
                 warnings: WARNINGS.iter().map(|w| (*w).to_owned()).collect(),
             },
             "slow" => {
-                std::thread::sleep(Duration::from_millis(1500));
+                std::thread::sleep(Duration::from_millis(700));
                 Verdict::allow()
             }
             "panic" => panic!("rules bug"),
@@ -53,7 +53,7 @@ impl AdmissionRules for TestRules {
         match verdict_of(req).as_str() {
             "deny" => Err(Deny::forbidden("cannot default this object")),
             "slow" => {
-                std::thread::sleep(Duration::from_millis(1500));
+                std::thread::sleep(Duration::from_millis(700));
                 Ok(Vec::new())
             }
             "no-patch" => Ok(Vec::new()),
