@@ -353,3 +353,21 @@ fn crd_patch_only_touches_webhook_conversion() {
         "idempotent"
     );
 }
+
+#[test]
+fn stored_secret_debug_never_shows_values() {
+    let secret = StoredSecret {
+        data: BTreeMap::from([(
+            "tls.key".to_owned(),
+            b"-----BEGIN PRIVATE KEY-----secret".to_vec(),
+        )]),
+        resource_version: Some("7".to_owned()),
+    };
+    let printed = format!("{secret:?}");
+    assert!(
+        printed.contains("tls.key")
+            && !printed.contains("PRIVATE")
+            && !printed.contains("secret\""),
+        "{printed}"
+    );
+}

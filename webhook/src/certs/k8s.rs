@@ -26,10 +26,20 @@ use super::bundle::{Assessment, CertBundle, CertSettings, GenerateError, ensure_
 pub const FIELD_MANAGER: &str = "external-secrets-webhook";
 
 /// A stored Secret as far as certificate ownership cares.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct StoredSecret {
     pub data: BTreeMap<String, Vec<u8>>,
     pub resource_version: Option<String>,
+}
+
+impl std::fmt::Debug for StoredSecret {
+    // Only key names: the values include private keys.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredSecret")
+            .field("keys", &self.data.keys().collect::<Vec<_>>())
+            .field("resource_version", &self.resource_version)
+            .finish()
+    }
 }
 
 /// Errors talking to the cluster, reduced to what the convergence loop acts on.
@@ -200,6 +210,10 @@ fn api_error(err: kube::Error) -> StoreError {
             StoreError::AlreadyExists
         }
         kube::Error::Api(status) if status.code == 409 => StoreError::Conflict,
+        // A decoding error can quote the payload, which may be key material.
+        kube::Error::SerdeError(_) => {
+            StoreError::Other("could not decode the API server's response".to_owned())
+        }
         _ => StoreError::Other(err.to_string()),
     }
 }
