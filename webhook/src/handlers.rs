@@ -144,7 +144,7 @@ pub(crate) async fn convert(State(state): State<AppState>, body: Bytes) -> Respo
     let uid = request.uid;
     let desired = request.desired_api_version;
     let objects = request.objects;
-    let outcome = tokio::task::spawn_blocking(move || rules.convert(objects, &desired)).await;
+    let outcome = tokio::spawn(async move { rules.convert(objects, &desired) }).await;
     let Ok(outcome) = outcome else {
         return rules_failed(&state, PATH);
     };
