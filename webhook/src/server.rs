@@ -300,31 +300,26 @@ pub async fn run(
     let mut plain = tokio::task::JoinSet::new();
     let metrics_addr = parse_listen_addr(&args.metrics_addr).map_err(anyhow::Error::msg)?;
     let healthz_addr = parse_listen_addr(&args.healthz_addr).map_err(anyhow::Error::msg)?;
-    if metrics_addr.is_some() && metrics_addr == healthz_addr {
-        let app =
-            health_router(state.readiness.clone()).merge(metrics_router(state.metrics.clone()));
-        plain.spawn(serve_plain(
-            metrics_addr.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))),
-            app,
-            shutdown.clone(),
-            "metrics+health",
-        ));
-    } else {
-        if let Some(addr) = metrics_addr {
+    match (metrics_addr, healthz_addr) {
+        (Some(metrics), Some(health)) if metrics == health => {
+            let app =
+                health_router(state.readiness.clone()).merge(metrics_router(state.metrics.clone()));
             plain.spawn(serve_plain(
-                addr,
-                metrics_router(state.metrics.clone()),
+                metrics,
+                app,
                 shutdown.clone(),
-                "metrics",
+                "metrics+health",
             ));
         }
-        if let Some(addr) = healthz_addr {
-            plain.spawn(serve_plain(
-                addr,
-                health_router(state.readiness.clone()),
-                shutdown.clone(),
-                "health",
-            ));
+        (metrics, health) => {
+            if let Some(addr) = metrics {
+                let app = metrics_router(state.metrics.clone());
+                plain.spawn(serve_plain(addr, app, shutdown.clone(), "metrics"));
+            }
+            if let Some(addr) = health {
+                let app = health_router(state.readiness.clone());
+                plain.spawn(serve_plain(addr, app, shutdown.clone(), "health"));
+            }
         }
     }
 
