@@ -9,10 +9,49 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tests::sim::normalize::Normalizer;
+use tests::sim::testwebhooks::{self, Pki};
 use tests::sim::{NOBODY_TOKEN, Sim, SimOptions};
+
+/// The recorded apiserver's address (it shows in discovery and the OIDC document).
+const RECORDED_SERVER: &str = "127.0.0.1:6443";
+/// The recorder's webhook server; its URLs and error messages name this address.
+const RECORDED_WEBHOOK: &str = "127.0.0.1:18443";
 
 /// Matches reached so far; the test fails below this (raise it when the simulator improves).
 const RATCHET: usize = 238;
+
+/// Only what is needed to find each request body's raw text.
+#[derive(serde::Deserialize)]
+struct RawFile {
+    exchanges: Vec<RawExchange>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawExchange {
+    #[serde(default)]
+    request: Option<RawRequest>,
+    #[serde(default)]
+    during: Vec<RawExchange>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawRequest {
+    #[serde(default)]
+    body: Option<Box<serde_json::value::RawValue>>,
+}
+
+fn attach_raw(ex: &mut Value, raw: &RawExchange) {
+    if let Some(b) = raw.request.as_ref().and_then(|r| r.body.as_ref())
+        && ex["request"]["body"].is_object()
+    {
+        ex["request"]["raw_body"] = json!(b.get());
+    }
+    if let Some(d) = ex.get_mut("during").and_then(Value::as_array_mut) {
+        for (e, r) in d.iter_mut().zip(&raw.during) {
+            attach_raw(e, r);
+        }
+    }
+}
 
 fn golden_dir() -> PathBuf {
     let candidates = [
@@ -82,6 +121,16 @@ impl Bindings {
             &chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         )
     }
+    /// [`Self::subst`] on raw JSON text; lease/event times need microseconds.
+    fn subst_raw(&self, raw: &str) -> String {
+        let micro = chrono::Utc::now()
+            .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+            .to_string();
+        let re = regex::Regex::new(r#""(renewTime|acquireTime|eventTime)"(\s*):(\s*)"<time>""#)
+            .unwrap();
+        let raw = re.replace_all(raw, format!(r#""$1"$2:$3"{micro}""#).as_str());
+        self.subst(&raw)
+    }
     fn subst_value(&self, v: &Value, key: &str) -> Value {
         match v {
             Value::Object(m) => Value::Object(
@@ -147,10 +196,13 @@ async fn send(sim: &Sim, http: &reqwest::Client, b: &Bindings, req: &Value) -> r
     for (k, v) in &headers {
         rb = rb.header(k.as_str(), b.subst(v.as_str().unwrap_or("")));
     }
-    match &req["body"] {
-        Value::Null => {}
-        Value::String(s) => rb = rb.body(b.subst(s)),
-        other => rb = rb.body(b.subst_value(other, "").to_string()),
+    match (&req["body"], req["raw_body"].as_str()) {
+        (Value::Null, _) => {}
+        (Value::String(s), _) => rb = rb.body(b.subst(s)),
+        // The recorded text, so that field order (which shows in managedFields, warnings and
+        // errors) is what the recorder sent.
+        (_, Some(raw)) => rb = rb.body(b.subst_raw(raw)),
+        (other, None) => rb = rb.body(b.subst_value(other, "").to_string()),
     }
     rb.send().await.expect("request to kubesim")
 }
@@ -296,14 +348,23 @@ async fn run_file(
     skips: &HashMap<String, String>,
 ) -> (usize, usize, Vec<String>) {
     let file = path.file_name().unwrap().to_string_lossy().to_string();
-    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let exchanges = doc["exchanges"].as_array().cloned().unwrap_or_default();
+    let text = std::fs::read_to_string(path).unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let raw: RawFile = serde_json::from_str(&text).unwrap();
+    let mut exchanges = doc["exchanges"].as_array().cloned().unwrap_or_default();
+    for (e, r) in exchanges.iter_mut().zip(&raw.exchanges) {
+        attach_raw(e, r);
+    }
     let sim = Sim::start_with(SimOptions {
         controllers: false,
         port: 0,
     })
     .await
     .unwrap();
+    sim.set_server_address(RECORDED_SERVER);
+    let pki = Pki::new(&[]).unwrap();
+    let webhooks = testwebhooks::golden_webhooks(&pki).await.unwrap();
+    sim.map_address(RECORDED_WEBHOOK, webhooks.addr);
     let client = sim.client();
     for ns in baseline_namespaces(&exchanges) {
         let mut labels = BTreeMap::new();
@@ -334,19 +395,23 @@ async fn run_file(
     }
     let http = reqwest::Client::new();
     let mut b = Bindings::default();
+    b.map.insert("<pem>".into(), pki.ca_bundle());
+    let mut observed: std::collections::VecDeque<(String, Value)> = Default::default();
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut total = 0;
     for (i, ex) in exchanges.iter().enumerate() {
         let id = format!("{file}#{i}");
         total += 1 + ex["during"].as_array().map(|a| a.len()).unwrap_or(0);
         if ex.get("observed_by_webhook").is_some() {
+            let (path, review) = observed.pop_front().unwrap_or_default();
             outcomes.push(Outcome {
                 id,
-                recorded: json!({"observed": ex["observed_by_webhook"]}),
-                ours: json!({"observed": null}),
+                recorded: json!({"path": ex["webhook_path"], "observed": ex["observed_by_webhook"]}),
+                ours: json!({"path": path, "observed": review}),
             });
             continue;
         }
+        observed.clear();
         if ex["request"].is_null() {
             let name = ex["name"].as_str().unwrap_or("");
             if name.contains("kube-controller-manager") {
@@ -379,6 +444,7 @@ async fn run_file(
             continue;
         }
         let ours = response_json(send(&sim, &http, &b, &ex["request"]).await).await;
+        observed.extend(webhooks.drain());
         b.learn(&ex["response"]["body"], &ours["body"]);
         let mut recorded = ex["response"].clone();
         if let Some(h) = recorded["headers"].as_object_mut() {

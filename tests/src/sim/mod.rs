@@ -22,9 +22,11 @@ pub mod patch;
 pub mod registry;
 pub mod server;
 pub mod store;
+pub mod testwebhooks;
 pub mod tokens;
 pub mod typeinfo;
 pub mod watch;
+pub mod webhooks;
 pub mod write;
 
 use std::collections::{BTreeMap, HashMap};
@@ -34,7 +36,10 @@ use std::sync::{Arc, Mutex, RwLock};
 use serde_json::Value;
 
 pub use auth::{ADMIN_TOKEN, NOBODY_TOKEN, UserInfo};
-pub use hooks::{Admission, AdmissionAttrs, BasicSchema, NoAdmission, SchemaHooks};
+pub use hooks::{Admission, AdmissionAttrs, CrdSchema, NoAdmission, SchemaHooks};
+
+/// The service-account token issuer, as `--service-account-issuer` of the recorded apiserver.
+pub const ISSUER: &str = "https://kubernetes.default.svc";
 
 /// Request and write counters, for benchmarks that assert a quiet steady state.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -74,6 +79,10 @@ pub struct Shared {
     pub idle: tokio::sync::watch::Sender<u64>,
     /// The address clients see (shows up in `/api`'s serverAddressByClientCIDRs).
     pub server_address: Mutex<String>,
+    /// Webhook endpoints → local sockets.
+    pub routes: webhooks::Routes,
+    /// Signs ServiceAccount tokens and checks them (TokenRequest, TokenReview, OIDC discovery).
+    pub tokens_issuer: tokens::TokenIssuer,
 }
 
 impl Shared {
@@ -130,14 +139,18 @@ impl Sim {
 
     pub async fn start_with(opts: SimOptions) -> anyhow::Result<Sim> {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let routes = webhooks::Routes::default();
+        let issuer = tokens::TokenIssuer::new(ISSUER).map_err(|e| anyhow::anyhow!("{e}"))?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 store: store::Store::new(),
                 resources: registry::builtins(),
                 counters: Counters::default(),
             }),
-            admission: RwLock::new(Arc::new(NoAdmission)),
-            schema: RwLock::new(Arc::new(BasicSchema)),
+            admission: RwLock::new(Arc::new(webhooks::WebhookAdmission {
+                routes: routes.clone(),
+            })),
+            schema: RwLock::new(Arc::new(CrdSchema)),
             tokens: Mutex::new(HashMap::from([
                 (
                     ADMIN_TOKEN.to_string(),
@@ -149,6 +162,8 @@ impl Sim {
             wake: tokio::sync::Notify::new(),
             idle: tokio::sync::watch::channel(0).0,
             server_address: Mutex::new(String::new()),
+            routes,
+            tokens_issuer: issuer,
         });
         let (http, https, ca_pem, tasks) = server::spawn(shared.clone(), opts.port).await?;
         if let Ok(mut a) = shared.server_address.lock() {
@@ -222,6 +237,27 @@ impl Sim {
             .write()
             .unwrap_or_else(|p| p.into_inner()) = a;
     }
+    /// Sends webhook calls for `clientConfig.service` {namespace, name, port} to `to` (the TLS
+    /// server name stays `<name>.<namespace>.svc`).
+    pub fn map_service(&self, namespace: &str, name: &str, port: u16, to: std::net::SocketAddr) {
+        self.shared
+            .routes
+            .insert(&format!("{name}.{namespace}.svc:{port}"), to);
+    }
+
+    /// Sends webhook calls for a `clientConfig.url` authority (`host:port`) to `to`; error
+    /// messages keep naming the configured URL.
+    pub fn map_address(&self, authority: &str, to: std::net::SocketAddr) {
+        self.shared.routes.insert(authority, to);
+    }
+
+    /// The address `/api` reports in `serverAddressByClientCIDRs` (default: the HTTPS listener).
+    pub fn set_server_address(&self, addr: &str) {
+        if let Ok(mut a) = self.shared.server_address.lock() {
+            *a = addr.to_string();
+        }
+    }
+
     pub fn set_schema_hooks(&self, s: Arc<dyn SchemaHooks>) {
         *self
             .shared
