@@ -158,6 +158,8 @@ struct Outcome {
     id: String,
     recorded: Value,
     ours: Value,
+    /// Our answer's raw text (UUIDs are numbered in text order).
+    raw: String,
 }
 
 async fn send(sim: &Sim, http: &reqwest::Client, b: &Bindings, req: &Value) -> reqwest::Response {
@@ -223,8 +225,25 @@ async fn response_json(resp: reqwest::Response) -> Value {
         headers.insert("warning".into(), json!(warnings));
     }
     let text = resp.text().await.unwrap_or_default();
-    let body = serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text));
-    json!({"status": status, "headers": headers, "body": body})
+    let body = serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text.clone()));
+    json!({"status": status, "headers": headers, "body": body, "_raw": text})
+}
+
+impl Outcome {
+    /// `ours` may carry its raw text under `_raw`.
+    fn new(id: String, recorded: Value, mut ours: Value) -> Outcome {
+        let raw = ours
+            .as_object_mut()
+            .and_then(|m| m.remove("_raw"))
+            .and_then(|r| r.as_str().map(String::from))
+            .unwrap_or_default();
+        Outcome {
+            id,
+            recorded,
+            ours,
+            raw,
+        }
+    }
 }
 
 async fn watch(
@@ -263,17 +282,18 @@ async fn watch(
     let (buf, res) = tokio::join!(reader, writer);
     for (i, d, r) in res {
         b.learn(&d["response"]["body"], &r["body"]);
-        outcomes.push(Outcome {
-            id: format!("{file}#{idx}.during{i}"),
-            recorded: d["response"].clone(),
-            ours: r,
-        });
+        outcomes.push(Outcome::new(
+            format!("{file}#{idx}.during{i}"),
+            d["response"].clone(),
+            r,
+        ));
     }
     let events: Vec<Value> = String::from_utf8_lossy(&buf)
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
-    json!({"status": status, "headers": {"content-type": "application/json"}, "events": events})
+    let raw = String::from_utf8_lossy(&buf).into_owned();
+    json!({"status": status, "headers": {"content-type": "application/json"}, "events": events, "_raw": raw})
 }
 
 fn baseline_namespaces(exchanges: &[Value]) -> BTreeSet<String> {
@@ -396,18 +416,19 @@ async fn run_file(
     let http = reqwest::Client::new();
     let mut b = Bindings::default();
     b.map.insert("<pem>".into(), pki.ca_bundle());
-    let mut observed: std::collections::VecDeque<(String, Value)> = Default::default();
+    let mut observed: std::collections::VecDeque<testwebhooks::Observed> = Default::default();
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut total = 0;
     for (i, ex) in exchanges.iter().enumerate() {
         let id = format!("{file}#{i}");
         total += 1 + ex["during"].as_array().map(|a| a.len()).unwrap_or(0);
         if ex.get("observed_by_webhook").is_some() {
-            let (path, review) = observed.pop_front().unwrap_or_default();
+            let o = observed.pop_front().unwrap_or_default();
             outcomes.push(Outcome {
                 id,
                 recorded: json!({"path": ex["webhook_path"], "observed": ex["observed_by_webhook"]}),
-                ours: json!({"path": path, "observed": review}),
+                ours: json!({"path": o.path, "observed": o.review}),
+                raw: o.raw,
             });
             continue;
         }
@@ -417,11 +438,7 @@ async fn run_file(
             if name.contains("kube-controller-manager") {
                 sim.set_controllers(true);
             }
-            outcomes.push(Outcome {
-                id,
-                recorded: json!("marker"),
-                ours: json!("marker"),
-            });
+            outcomes.push(Outcome::new(id, json!("marker"), json!("marker")));
             continue;
         }
         sim.settle().await;
@@ -440,7 +457,7 @@ async fn run_file(
             if ex.get("events").is_none() {
                 recorded["body"] = ex["response"]["body"].clone();
             }
-            outcomes.push(Outcome { id, recorded, ours });
+            outcomes.push(Outcome::new(id, recorded, ours));
             continue;
         }
         let ours = response_json(send(&sim, &http, &b, &ex["request"]).await).await;
@@ -450,7 +467,7 @@ async fn run_file(
         if let Some(h) = recorded["headers"].as_object_mut() {
             h.retain(|k, _| k == "content-type" || k == "warning");
         }
-        outcomes.push(Outcome { id, recorded, ours });
+        outcomes.push(Outcome::new(id, recorded, ours));
     }
     // Normalize our answers file-wide, like the recording was.
     let mut n = Normalizer::new();
@@ -466,6 +483,7 @@ async fn run_file(
             report.push(format!("SKIP {}: {reason}", o.id));
             continue;
         }
+        n.register_uids(&o.raw);
         n.value(&mut o.ours, "");
         let mut diffs = Vec::new();
         compare(&o.recorded, &o.ours, "", &mut diffs);

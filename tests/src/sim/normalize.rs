@@ -80,6 +80,19 @@ impl Normalizer {
         }
     }
 
+    /// Numbers the UUIDs of a raw answer in text order, before [`Self::value`] walks the
+    /// parsed (key-sorted) form, so numbering follows the order the server wrote them in.
+    pub fn register_uids(&mut self, text: &str) {
+        let found: Vec<String> = self
+            .uuid
+            .find_iter(text)
+            .map(|m| m.as_str().to_string())
+            .collect();
+        for u in found {
+            self.uid(&u);
+        }
+    }
+
     fn uid(&mut self, u: &str) -> String {
         if u == "00000000-0000-0000-0000-000000000000"
             || u == "11111111-2222-3333-4444-555555555555"

@@ -49,8 +49,18 @@ impl Pki {
     }
 }
 
-/// (path with query, AdmissionReview) for every call received, in order.
-pub type Seen = Arc<Mutex<Vec<(String, Value)>>>;
+/// One call a webhook server received.
+#[derive(Clone, Debug, Default)]
+pub struct Observed {
+    /// Path and query, e.g. `/deny-403?timeout=2s`.
+    pub path: String,
+    pub review: Value,
+    /// The body as sent (its key order is the sender's).
+    pub raw: String,
+}
+
+/// Every call received, in order.
+pub type Seen = Arc<Mutex<Vec<Observed>>>;
 
 /// A running HTTPS server; stops when dropped.
 pub struct WebhookServer {
@@ -67,7 +77,7 @@ impl Drop for WebhookServer {
 
 impl WebhookServer {
     /// Takes the reviews received so far.
-    pub fn drain(&self) -> Vec<(String, Value)> {
+    pub fn drain(&self) -> Vec<Observed> {
         self.seen
             .lock()
             .map(|mut s| std::mem::take(&mut *s))
@@ -127,7 +137,11 @@ async fn golden_handler(
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
     if let Ok(mut s) = seen.lock() {
-        s.push((path_and_query, review.clone()));
+        s.push(Observed {
+            path: path_and_query,
+            review: review.clone(),
+            raw: String::from_utf8_lossy(&body).into_owned(),
+        });
     }
     let uid = review["request"]["uid"].clone();
     match uri.path() {

@@ -296,19 +296,14 @@ pub async fn create_object(
     let now = now();
     let attrs = admission_attrs(shared, ctx, rt, ns, &name, "CREATE", "", None, opts);
     // Mutating webhooks see the request's managedFields but not yet uid/creationTimestamp.
-    let managed_fixed = managed.is_some();
+    // Webhook mutations are not attributed to any manager.
     obj["metadata"]["managedFields"] = match managed {
         Some(m) => m,
         None => fields::update_entries(rt, &[], None, &obj, &opts.manager, "", &now),
     };
-    let before = obj.clone();
     let mut boxed = Some(obj);
     warnings.extend(shared.admission().mutate(&attrs, &mut boxed).await?);
     let mut obj = boxed.unwrap_or(Value::Null);
-    if !managed_fixed && obj != before {
-        obj["metadata"]["managedFields"] =
-            fields::update_entries(rt, &[], None, &obj, &opts.manager, "", &now);
-    }
     builtin::prepare_create(rt, &mut obj, &now);
     obj["metadata"]["uid"] = json!(uuid::Uuid::new_v4().to_string());
     validate_all(shared, rt, &obj, None)?;
@@ -688,30 +683,23 @@ pub async fn finish_update(
         opts,
     );
     let now = now();
-    let managed_fixed = managed.is_some();
-    let set_managed = |obj: &mut Value, managed: Option<Value>| {
-        obj["metadata"]["managedFields"] = match managed {
-            Some(m) => m,
-            None => {
-                let prev = fields::entries_of(&old);
-                fields::update_entries(rt, &prev, Some(&old), obj, &opts.manager, sub, &now)
-            }
-        };
-        if fields::is_empty_list(&obj["metadata"]["managedFields"])
-            && let Some(m) = obj["metadata"].as_object_mut()
-        {
-            m.remove("managedFields");
+    // Mutating webhooks see the new managedFields but the old generation; their own changes
+    // are not attributed to any manager.
+    obj["metadata"]["managedFields"] = match managed {
+        Some(m) => m,
+        None => {
+            let prev = fields::entries_of(&old);
+            fields::update_entries(rt, &prev, Some(&old), &obj, &opts.manager, sub, &now)
         }
     };
-    // Mutating webhooks see the new managedFields but the old generation.
-    set_managed(&mut obj, managed);
-    let before = obj.clone();
+    if fields::is_empty_list(&obj["metadata"]["managedFields"])
+        && let Some(m) = obj["metadata"].as_object_mut()
+    {
+        m.remove("managedFields");
+    }
     let mut boxed = Some(obj);
     warnings.extend(shared.admission().mutate(&attrs, &mut boxed).await?);
     let mut obj = boxed.unwrap_or(Value::Null);
-    if !managed_fixed && obj != before {
-        set_managed(&mut obj, None);
-    }
     builtin::prepare_update(rt, &mut obj, &old);
     if spec_changed(rt, &old, &obj)
         && let Some(g) = old["metadata"]["generation"].as_i64()
