@@ -56,6 +56,9 @@ impl Normalizer {
             Value::Array(a) => a.iter().for_each(|c| self.collect_rvs(c, out)),
             Value::String(s) => {
                 for cap in self.rv_msg.captures_iter(s) {
+                    if uuid_prefix(s, &cap) {
+                        continue;
+                    }
                     if let Some(n) = cap.get(2).and_then(|m| m.as_str().parse::<u64>().ok()) {
                         out.insert(n);
                     }
@@ -136,9 +139,13 @@ impl Normalizer {
             .into_owned();
         out = self.jwt.replace_all(&out, "<jwt>").into_owned();
         let ranks = &self.rv_rank;
+        let source = out.clone();
         out = self
             .rv_msg
             .replace_all(&out, |c: &regex::Captures| {
+                if uuid_prefix(&source, c) {
+                    return c[0].to_string();
+                }
                 let v = &c[2];
                 match ranks.get(v) {
                     Some(n) => format!("{}<rv:{n}>", &c[1]),
@@ -170,4 +177,10 @@ impl Normalizer {
             _ => {}
         }
     }
+}
+
+/// Digits followed by `-` start a UUID (a precondition uid), not a resourceVersion.
+fn uuid_prefix(s: &str, c: &regex::Captures) -> bool {
+    c.get(0)
+        .is_some_and(|m| s[m.end()..].starts_with('-'))
 }

@@ -53,8 +53,9 @@ pub async fn serve(
             (sub, Some(objs), current, None)
         } else {
             let rv = list::parse_rv(&rv_q)?;
-            if rv < st.store.window_start {
-                (sub, None, current, Some((rv, st.store.window_start - 1)))
+            let oldest = st.store.oldest_for(&rt.storage);
+            if rv < oldest {
+                (sub, None, current, Some((rv, oldest - 1)))
             } else {
                 let backlog = st.store.changes_since(rv);
                 let _ = backlog.iter().map(|c| c.rv).max();

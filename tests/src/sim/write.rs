@@ -536,14 +536,7 @@ fn establish_crd(shared: &Shared, crd: &Value) {
         ),
         obj.clone(),
     );
-    let mut resources = super::registry::builtins();
-    for c in st
-        .store
-        .list("customresourcedefinitions.apiextensions.k8s.io", None)
-    {
-        resources.extend(super::registry::from_crd(&c));
-    }
-    st.resources = resources;
+    refresh_resources(&mut st);
 }
 
 /// Recomputes served resources after CRD changes.
@@ -554,6 +547,9 @@ pub fn refresh_resources(st: &mut super::State) {
         .list("customresourcedefinitions.apiextensions.k8s.io", None)
     {
         resources.extend(super::registry::from_crd(&c));
+    }
+    for r in resources.iter().filter(|r| r.is_custom()) {
+        st.store.start_cache(&r.storage);
     }
     st.resources = resources;
 }
