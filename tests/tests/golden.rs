@@ -17,8 +17,11 @@ const RECORDED_SERVER: &str = "127.0.0.1:6443";
 /// The recorder's webhook server; its URLs and error messages name this address.
 const RECORDED_WEBHOOK: &str = "127.0.0.1:18443";
 
+/// Files whose every exchange must match.
+const MUST_MATCH: &[&str] = &["03-", "04-", "09-", "13-"];
+
 /// Matches reached so far; the test fails below this (raise it when the simulator improves).
-const RATCHET: usize = 238;
+const RATCHET: usize = 373;
 
 /// Only what is needed to find each request body's raw text.
 #[derive(serde::Deserialize)]
@@ -323,6 +326,43 @@ fn baseline_namespaces(exchanges: &[Value]) -> BTreeSet<String> {
     out.difference(&created).cloned().collect()
 }
 
+/// Values that depend on the recording's wall clock and cannot be replayed: Table cells of
+/// date columns (ages such as "1s"), and the order of managedFields entries, which the apiserver
+/// sorts by the (normalized-away) second of their time. Both sides get the same treatment.
+fn clock_independent(v: &mut Value) {
+    if let Some(cols) = v["columnDefinitions"].as_array() {
+        let dates: Vec<usize> = cols
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c["format"] == "date" || c["name"] == "Age")
+            .map(|(i, _)| i)
+            .collect();
+        for row in v["rows"].as_array_mut().into_iter().flatten() {
+            for &i in &dates {
+                if let Some(c) = row["cells"].get_mut(i).filter(|c| c.is_string()) {
+                    *c = json!("<age>");
+                }
+            }
+        }
+    }
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::Array(entries)) = m.get_mut("managedFields") {
+                entries.sort_by_key(|e| {
+                    (
+                        e["operation"].as_str().unwrap_or("").to_string(),
+                        e["manager"].as_str().unwrap_or("").to_string(),
+                        e["subresource"].as_str().unwrap_or("").to_string(),
+                    )
+                });
+            }
+            m.values_mut().for_each(clock_independent);
+        }
+        Value::Array(a) => a.iter_mut().for_each(clock_independent),
+        _ => {}
+    }
+}
+
 fn compare(recorded: &Value, ours: &Value, path: &str, diffs: &mut Vec<String>) {
     match (recorded, ours) {
         (Value::Object(r), Value::Object(o)) => {
@@ -352,7 +392,7 @@ fn compare(recorded: &Value, ours: &Value, path: &str, diffs: &mut Vec<String>) 
 
 fn short(v: &Value) -> String {
     let s = v.to_string();
-    if s.len() > 160 {
+    if s.len() > 160 && std::env::var("GOLDEN_FULL").is_err() {
         format!(
             "{}…",
             &s[..s.char_indices().nth(160).map(|(i, _)| i).unwrap_or(s.len())]
@@ -510,6 +550,8 @@ async fn run_file(
         }
         n.register_uids(&o.raw);
         n.value(&mut o.ours, "");
+        clock_independent(&mut o.recorded);
+        clock_independent(&mut o.ours);
         let mut diffs = Vec::new();
         compare(&o.recorded, &o.ours, "", &mut diffs);
         if diffs.is_empty() {
@@ -539,6 +581,7 @@ async fn golden_exchanges() {
     let only = std::env::var("GOLDEN_ONLY").ok();
     let verbose = std::env::var("GOLDEN_VERBOSE").is_ok();
     let (mut m, mut t) = (0, 0);
+    let mut incomplete = Vec::new();
     let mut per_file = Vec::new();
     for f in &files {
         if only
@@ -557,13 +600,21 @@ async fn golden_exchanges() {
                 eprintln!("{r}");
             }
         }
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        if MUST_MATCH.iter().any(|p| name.starts_with(p)) && fm < ft {
+            incomplete.push(format!("{name} {fm}/{ft}"));
+        }
         m += fm;
         t += ft;
     }
     eprintln!("{}", per_file.join("\n"));
     println!("golden exchanges matched {m}/{t}");
     assert!(
-        m >= RATCHET,
+        incomplete.is_empty(),
+        "every exchange of these files must match: {incomplete:?}"
+    );
+    assert!(
+        only.is_some() || m >= RATCHET,
         "golden regression: {m} matched, ratchet is {RATCHET}"
     );
 }

@@ -9,6 +9,45 @@ use super::errors::{self, ApiResult};
 use super::registry::ResourceType;
 use super::{Shared, discovery, tokens, write};
 
+/// The readiness checks kube-apiserver 1.36 reports with `?verbose`, in its order.
+const READYZ_CHECKS: &[&str] = &[
+    "ping",
+    "log",
+    "informer-sync",
+    "poststarthook/start-apiserver-admission-initializer",
+    "poststarthook/generic-apiserver-start-informers",
+    "poststarthook/priority-and-fairness-config-consumer",
+    "poststarthook/priority-and-fairness-filter",
+    "poststarthook/storage-object-count-tracker-hook",
+    "poststarthook/start-apiextensions-informers",
+    "poststarthook/start-apiextensions-controllers",
+    "poststarthook/crd-informer-synced",
+    "poststarthook/start-system-namespaces-controller",
+    "poststarthook/peer-endpoint-reconciler-controller",
+    "poststarthook/start-cluster-authentication-info-controller",
+    "poststarthook/start-kube-apiserver-identity-lease-controller",
+    "poststarthook/start-kube-apiserver-identity-lease-garbage-collector",
+    "poststarthook/storage-readiness",
+    "poststarthook/start-legacy-token-tracking-controller",
+    "poststarthook/start-service-ip-repair-controllers",
+    "poststarthook/rbac/bootstrap-roles",
+    "poststarthook/scheduling/bootstrap-system-priority-classes",
+    "poststarthook/priority-and-fairness-config-producer",
+    "poststarthook/bootstrap-controller",
+    "poststarthook/start-kubernetes-service-cidr-controller",
+    "poststarthook/start-kube-aggregator-informers",
+    "poststarthook/apiservice-status-local-available-controller",
+    "poststarthook/apiservice-status-remote-available-controller",
+    "poststarthook/apiservice-registration-controller",
+    "poststarthook/apiservice-wait-for-first-sync",
+    "poststarthook/apiservice-discovery-controller",
+    "poststarthook/kube-apiserver-autoregistration",
+    "autoregister-completion",
+    "poststarthook/apiservice-openapi-controller",
+    "poststarthook/apiservice-openapiv3-controller",
+    "shutdown",
+];
+
 pub async fn serve(shared: &Arc<Shared>, ctx: &Ctx) -> ApiResult<Reply> {
     let path = ctx.path.trim_end_matches('/');
     let rs = shared.lock().resources.clone();
@@ -26,10 +65,12 @@ pub async fn serve(shared: &Arc<Shared>, ctx: &Ctx) -> ApiResult<Reply> {
         "/healthz" | "/livez" => Ok(Reply::text(200, "ok")),
         "/readyz" => {
             if ctx.q("verbose").is_some() {
-                Ok(Reply::text(
-                    200,
-                    "[+]ping ok\n[+]log ok\n[+]informer-sync ok\nreadyz check passed\n",
-                ))
+                let mut text: String = READYZ_CHECKS
+                    .iter()
+                    .map(|c| format!("[+]{c} ok\n"))
+                    .collect();
+                text.push_str("readyz check passed\n");
+                Ok(Reply::text(200, &text))
             } else {
                 Ok(Reply::text(200, "ok"))
             }
