@@ -15,6 +15,7 @@ pub mod hooks;
 pub mod list;
 pub mod meta;
 pub mod nonresource;
+pub mod openapi;
 pub mod normalize;
 pub mod output;
 pub mod schema;
@@ -110,6 +111,9 @@ pub struct SimOptions {
     pub controllers: bool,
     /// Fixed HTTP port (0 = any free port).
     pub port: u16,
+    /// Create `default`, `kube-system`, `kube-public` and `kube-node-lease` at start, as a real
+    /// cluster's system-namespaces controller does.
+    pub system_namespaces: bool,
 }
 
 impl Default for SimOptions {
@@ -117,6 +121,7 @@ impl Default for SimOptions {
         SimOptions {
             controllers: true,
             port: 0,
+            system_namespaces: true,
         }
     }
 }
@@ -177,7 +182,7 @@ impl Sim {
             &kubeconfig,
             kubeconfig_yaml(&format!("https://{https}"), &ca_pem, ADMIN_TOKEN),
         )?;
-        Ok(Sim {
+        let sim = Sim {
             shared,
             http,
             https,
@@ -185,7 +190,21 @@ impl Sim {
             _dir: dir,
             kubeconfig,
             tasks,
-        })
+        };
+        if opts.system_namespaces {
+            let api = kube::Api::<k8s_openapi::api::core::v1::Namespace>::all(sim.client());
+            for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+                let ns = k8s_openapi::api::core::v1::Namespace {
+                    metadata: kube::api::ObjectMeta {
+                        name: Some(name.into()),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                };
+                api.create(&kube::api::PostParams::default(), &ns).await?;
+            }
+        }
+        Ok(sim)
     }
 
     /// `http://127.0.0.1:<port>`.

@@ -92,6 +92,13 @@ pub async fn serve(shared: &Arc<Shared>, ctx: &Ctx) -> ApiResult<Reply> {
             }
             Ok(Reply::json(200, discovery::apis(&rs)))
         }
+        "/openapi/v3" => Ok(Reply::json(200, super::openapi::index(&rs))),
+        _ if path.starts_with("/openapi/v3/") => {
+            match super::openapi::document(&rs, path.trim_start_matches("/openapi/v3/")) {
+                Some(d) => Ok(Reply::json(200, d)),
+                None => Err(errors::plain_404()),
+            }
+        }
         _ => {
             let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
             let found = match parts.as_slice() {

@@ -684,7 +684,16 @@ pub async fn finish_update(
     obj["metadata"]["managedFields"] = match managed {
         Some(m) => m,
         None => {
-            let prev = fields::entries_of(&old);
+            // managedFields the client changed (e.g. kubectl's client-side-apply upgrade)
+            // replace the stored ones; otherwise the stored ones are the base.
+            let sent = &obj["metadata"]["managedFields"];
+            let prev = if sent.as_array().is_some_and(|a| !a.is_empty())
+                && *sent != old["metadata"]["managedFields"]
+            {
+                fields::entries_of(&obj)
+            } else {
+                fields::entries_of(&old)
+            };
             fields::update_entries(rt, &prev, Some(&old), &obj, &opts.manager, sub, &now)
         }
     };
