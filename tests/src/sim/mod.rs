@@ -80,6 +80,8 @@ pub struct Shared {
     pub idle: tokio::sync::watch::Sender<u64>,
     /// The address clients see (shows up in `/api`'s serverAddressByClientCIDRs).
     pub server_address: Mutex<String>,
+    /// Bumped by [`Sim::compact`]; open watches end when it changes.
+    pub compactions: tokio::sync::watch::Sender<u64>,
     /// Webhook endpoints → local sockets.
     pub routes: webhooks::Routes,
     /// Signs ServiceAccount tokens and checks them (TokenRequest, TokenReview, OIDC discovery).
@@ -167,6 +169,7 @@ impl Sim {
             wake: tokio::sync::Notify::new(),
             idle: tokio::sync::watch::channel(0).0,
             server_address: Mutex::new(String::new()),
+            compactions: tokio::sync::watch::channel(0).0,
             routes,
             tokens_issuer: issuer,
         });
@@ -291,6 +294,14 @@ impl Sim {
             .controllers
             .store(on, std::sync::atomic::Ordering::SeqCst);
         self.shared.wake.notify_one();
+    }
+
+    /// Compacts the history (every resourceVersion so far becomes too old: watches from it get
+    /// a 410 `Expired` ERROR event, Exact lists a 410) and ends all open watches, so clients
+    /// must relist.
+    pub fn compact(&self) {
+        self.shared.lock().store.compact();
+        self.shared.compactions.send_modify(|n| *n += 1);
     }
 
     /// Waits until the controllers have nothing left to do.

@@ -64,6 +64,12 @@ impl Store {
         }
     }
 
+    /// Every resourceVersion up to now becomes too old to watch from (the history is kept for
+    /// Exact lists at newer resourceVersions).
+    pub fn compact(&mut self) {
+        self.window_start = self.rv + 1;
+    }
+
     /// Starts the watch cache of `storage` at the current resourceVersion (first call wins).
     pub fn start_cache(&mut self, storage: &str) {
         let rv = self.rv;

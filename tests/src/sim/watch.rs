@@ -101,6 +101,7 @@ pub async fn serve(
             }
         }
         let shared2 = shared.clone();
+        let mut compacted = shared.compactions.subscribe();
         tokio::spawn(async move {
             let deadline = timeout.map(|t| tokio::time::Instant::now() + Duration::from_secs(t));
             // The watch cache sends a bookmark shortly before the deadline on long enough watches.
@@ -140,6 +141,8 @@ pub async fn serve(
                         }
                     }
                     _ = tx.closed() => break,
+                    // Like an apiserver restart after compaction: the client must come back.
+                    _ = compacted.changed() => break,
                 }
             }
         });
