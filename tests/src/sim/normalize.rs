@@ -181,6 +181,5 @@ impl Normalizer {
 
 /// Digits followed by `-` start a UUID (a precondition uid), not a resourceVersion.
 fn uuid_prefix(s: &str, c: &regex::Captures) -> bool {
-    c.get(0)
-        .is_some_and(|m| s[m.end()..].starts_with('-'))
+    c.get(0).is_some_and(|m| s[m.end()..].starts_with('-'))
 }

@@ -59,10 +59,9 @@ pub fn document(rs: &[ResourceType], gv: &str) -> Option<Value> {
             format!("{base}/{}/{{name}}", rt.plural)
         };
         paths.insert(item, json!({"patch": op}));
-        let mut schema = rt
-            .schema
-            .clone()
-            .unwrap_or_else(|| json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}));
+        let mut schema = rt.schema.clone().unwrap_or_else(
+            || json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
+        );
         schema["x-kubernetes-group-version-kind"] = json!([gvk]);
         let group_rev: Vec<&str> = rt.group.split('.').rev().collect();
         let name = if rt.group.is_empty() {

@@ -708,12 +708,20 @@ pub fn to_go_json(v: &Value, ty: &Ty) -> String {
             let mut parts: Vec<String> = Vec::new();
             for (name, fty) in &s.fields {
                 if let Some(c) = m.get(name) {
-                    parts.push(format!("{}:{}", Value::from(name.as_str()), to_go_json(c, fty)));
+                    parts.push(format!(
+                        "{}:{}",
+                        Value::from(name.as_str()),
+                        to_go_json(c, fty)
+                    ));
                 }
             }
             for (k, c) in m {
                 if !s.fields.iter().any(|(n, _)| n == k) {
-                    parts.push(format!("{}:{}", Value::from(k.as_str()), to_go_json(c, &Ty::Any)));
+                    parts.push(format!(
+                        "{}:{}",
+                        Value::from(k.as_str()),
+                        to_go_json(c, &Ty::Any)
+                    ));
                 }
             }
             format!("{{{}}}", parts.join(","))

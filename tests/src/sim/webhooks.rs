@@ -139,10 +139,8 @@ impl WebhookAdmission {
             .unwrap_or_default();
         let mut warnings: Vec<String> = Vec::new();
         for hook in &hooks {
-            let (obj_labels, old_labels) = (
-                labels(object.as_ref()),
-                labels(attrs.old_object.as_ref()),
-            );
+            let (obj_labels, old_labels) =
+                (labels(object.as_ref()), labels(attrs.old_object.as_ref()));
             let input = MatchInput {
                 resource: &gvr,
                 subresource: &attrs.sub_resource,
@@ -189,7 +187,10 @@ impl WebhookAdmission {
                         *o = patched;
                     }
                 }
-                Decision::Denied { status, warnings: w } => {
+                Decision::Denied {
+                    status,
+                    warnings: w,
+                } => {
                     warnings.extend(w);
                     return Err(status_error(status, &warnings));
                 }

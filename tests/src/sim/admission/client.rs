@@ -144,7 +144,10 @@ fn build_client(ep: &Endpoint) -> Result<reqwest::Client, String> {
 fn wire_url(ep: &Endpoint, url: &str) -> String {
     if let (Some(addr), Some(host), Some(authority)) =
         (ep.connect_to, host_of(url), authority_of(url))
-        && host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok()
+        && host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok()
     {
         return url.replacen(&authority, &addr.to_string(), 1);
     }
