@@ -53,7 +53,7 @@ import datetime, sys
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12, PrivateFormat, Encoding, NoEncryption, BestAvailableEncryption
 
 def read(p):
@@ -92,7 +92,7 @@ def cert(subject, key, issuer, issuer_key, ca):
          .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
          .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
          .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False))
-    return b.sign(issuer_key, hashes.SHA256())
+    return b.sign(issuer_key, None if isinstance(issuer_key, ed25519.Ed25519PrivateKey) else hashes.SHA256())
 
 root_key = ec.generate_private_key(ec.SECP256R1())
 inter_key = ec.generate_private_key(ec.SECP256R1())
@@ -102,6 +102,10 @@ root = cert("Root CA", root_key, "Root CA", root_key, True)
 inter = cert("Intermediate CA", inter_key, "Root CA", root_key, True)
 leaf = cert("leaf.example", leaf_key, "Intermediate CA", inter_key, False)
 rsa_cert = cert("rsa.example", rsa_key, "rsa.example", rsa_key, False)
+ed_key = ed25519.Ed25519PrivateKey.generate()
+ed_cert = cert("ed.example", ed_key, "ed.example", ed_key, False)
+write("ed_key.pem", key_pem(ed_key))
+write("ed_cert.pem", cert_pem(ed_cert))
 
 write("leaf.pem", cert_pem(leaf))
 write("chain.pem", cert_pem(leaf) + cert_pem(inter) + cert_pem(root))
@@ -377,8 +381,15 @@ fn our_pfx_files_load_in_python_with_key_and_chain_in_order() {
         ("sec1", file("leaf_key_sec1.pem")),
         ("rsa", file("rsa_key_pkcs1.pem")),
         ("rsacert", file("rsa_cert.pem")),
+        ("ed", file("ed_key.pem")),
+        ("edcert", file("ed_cert.pem")),
     ];
     let cases = [
+        (
+            "ed25519",
+            r#"{{ pemToPkcs12Pass .edcert .ed "x" }}"#,
+            Some("x"),
+        ),
         (
             "single",
             r#"{{ pemToPkcs12Pass .leaf .key "s3cret" }}"#,
@@ -412,6 +423,10 @@ fn our_pfx_files_load_in_python_with_key_and_chain_in_order() {
     assert_eq!(
         loaded(&dir, "chain_nopw").0,
         format!("{}{chain}", text("leaf_key.pem"))
+    );
+    assert_eq!(
+        loaded(&dir, "ed25519").0,
+        format!("{}{}", text("ed_key.pem"), text("ed_cert.pem"))
     );
     assert_eq!(
         loaded(&dir, "rsa_nopw").0,
