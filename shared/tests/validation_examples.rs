@@ -53,10 +53,17 @@ fn every_example_validates_clean() {
                 stores.insert(css.metadata.name.clone().unwrap_or_default(), css);
             }
             Some("Namespace") => {
-                let name = d["metadata"]["name"].as_str().unwrap_or_default().to_string();
+                let name = d["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
                 let ann: BTreeMap<String, String> =
-                    serde_json::from_value(d["metadata"]["annotations"].clone()).unwrap_or_default();
-                policies.insert(name.clone(), NamespacePolicy::from_annotations(&name, &ann, false));
+                    serde_json::from_value(d["metadata"]["annotations"].clone())
+                        .unwrap_or_default();
+                policies.insert(
+                    name.clone(),
+                    NamespacePolicy::from_annotations(&name, &ann, false),
+                );
             }
             _ => {}
         }
@@ -65,7 +72,10 @@ fn every_example_validates_clean() {
     let mut checked = 0;
     let mut problems = Vec::new();
     for (name, d) in &docs {
-        let (av, kind) = (d["apiVersion"].as_str().unwrap_or(""), d["kind"].as_str().unwrap_or(""));
+        let (av, kind) = (
+            d["apiVersion"].as_str().unwrap_or(""),
+            d["kind"].as_str().unwrap_or(""),
+        );
         if !handles(av, kind) {
             continue;
         }
@@ -91,7 +101,10 @@ fn every_example_validates_clean() {
     let (expected, unexpected): (Vec<_>, Vec<_>) =
         problems.into_iter().partition(|p| p.contains(known));
     if !expected.is_empty() {
-        assert!(expected[0].contains("bad character U+002D '-'"), "{expected:?}");
+        assert!(
+            expected[0].contains("bad character U+002D '-'"),
+            "{expected:?}"
+        );
     }
     assert!(unexpected.is_empty(), "{}", unexpected.join("\n"));
 }

@@ -139,7 +139,10 @@ pub fn from_kes_with(obj: &Value, opts: &KesOptions) -> Result<Vec<Value>, Conve
         data_from.push(json!({"extract": {"key": key}}));
     }
     if data.is_empty() && data_from.is_empty() {
-        return Err(err("spec", "has neither data nor dataFrom: nothing to fetch"));
+        return Err(err(
+            "spec",
+            "has neither data nor dataFrom: nothing to fetch",
+        ));
     }
     if !data_from.is_empty() {
         es_spec.insert("dataFrom".into(), Value::Array(data_from));
@@ -153,7 +156,10 @@ pub fn from_kes_with(obj: &Value, opts: &KesOptions) -> Result<Vec<Value>, Conve
         es_meta["namespace"] = json!(ns);
     }
     for k in ["labels", "annotations"] {
-        if let Some(m) = meta.get(k).filter(|m| m.as_object().is_some_and(|o| !o.is_empty())) {
+        if let Some(m) = meta
+            .get(k)
+            .filter(|m| m.as_object().is_some_and(|o| !o.is_empty()))
+        {
             es_meta[k] = m.clone();
         }
     }
@@ -263,7 +269,9 @@ fn template(spec: &Value) -> Result<Option<Value>, ConversionError> {
         .or_else(|| str_at(spec, "type"));
     if let Some(t) = kes {
         for field in ["data", "stringData"] {
-            if t.get(field).is_some_and(|d| d.as_object().is_some_and(|o| !o.is_empty())) {
+            if t.get(field)
+                .is_some_and(|d| d.as_object().is_some_and(|o| !o.is_empty()))
+            {
                 return Err(err(
                     &format!("spec.template.{field}"),
                     "KES lodash templates cannot be converted automatically: rewrite them as \

@@ -200,7 +200,10 @@ fn prune(v: &mut Value, schema: &Value, pointer: &str, removed: &mut Vec<(String
 /// Restores fields preserved when the object was converted away from `to_api_version`.
 fn restore(obj: &mut Value, to_api_version: &str) {
     let Some(text) = obj
-        .pointer(&format!("/metadata/annotations/{}", escape(PRESERVED_ANNOTATION)))
+        .pointer(&format!(
+            "/metadata/annotations/{}",
+            escape(PRESERVED_ANNOTATION)
+        ))
         .and_then(Value::as_str)
         .map(str::to_string)
     else {
@@ -212,7 +215,12 @@ fn restore(obj: &mut Value, to_api_version: &str) {
     if saved.get("apiVersion").and_then(Value::as_str) != Some(to_api_version) {
         return;
     }
-    for f in saved.get("fields").and_then(Value::as_array).into_iter().flatten() {
+    for f in saved
+        .get("fields")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let (Some(path), Some(value)) = (f.get("path").and_then(Value::as_str), f.get("value")) {
             insert(obj, path, value.clone());
         }
@@ -240,7 +248,9 @@ fn insert(root: &mut Value, pointer: &str, value: Value) {
     let mut cur = root;
     for t in parents {
         cur = match cur {
-            Value::Object(m) => m.entry(t.clone()).or_insert_with(|| Value::Object(Map::new())),
+            Value::Object(m) => m
+                .entry(t.clone())
+                .or_insert_with(|| Value::Object(Map::new())),
             Value::Array(a) => match t.parse::<usize>().ok().and_then(|i| a.get_mut(i)) {
                 Some(v) => v,
                 None => return,

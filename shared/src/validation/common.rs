@@ -45,8 +45,7 @@ static SECRET_KEY: OnceLock<Option<Regex>> = OnceLock::new();
 
 /// RFC 1123 subdomain, 1..253 characters (object names).
 pub(crate) fn check_name(path: &str, value: &str, out: &mut Outcome) {
-    if value.is_empty() || value.len() > 253 || !matches(&SUBDOMAIN, DNS_SUBDOMAIN_PATTERN, value)
-    {
+    if value.is_empty() || value.len() > 253 || !matches(&SUBDOMAIN, DNS_SUBDOMAIN_PATTERN, value) {
         out.err(
             path,
             format!(
@@ -72,8 +71,7 @@ pub(crate) fn check_namespace_name(path: &str, value: &str, out: &mut Outcome) {
 
 /// Secret/ConfigMap data key: 1..253 bytes of `[-._a-zA-Z0-9]`.
 pub(crate) fn check_secret_key(path: &str, value: &str, out: &mut Outcome) {
-    if value.is_empty() || value.len() > 253 || !matches(&SECRET_KEY, SECRET_KEY_PATTERN, value)
-    {
+    if value.is_empty() || value.len() > 253 || !matches(&SECRET_KEY, SECRET_KEY_PATTERN, value) {
         out.err(
             path,
             format!(
@@ -111,7 +109,10 @@ pub(crate) fn check_regex(path: &str, pattern: &str, out: &mut Outcome) -> bool 
         Err(e) => {
             out.err(
                 path,
-                format!("invalid regular expression {pattern:?}: {}", one_line(&e.to_string())),
+                format!(
+                    "invalid regular expression {pattern:?}: {}",
+                    one_line(&e.to_string())
+                ),
             );
             false
         }
@@ -150,7 +151,11 @@ pub(crate) fn check_template_block(
         if let Some(lit) = &tf.literal {
             check_template(&at(&p, "literal"), lit, &opts, out);
         }
-        let sources = [tf.config_map.is_some(), tf.secret.is_some(), tf.literal.is_some()];
+        let sources = [
+            tf.config_map.is_some(),
+            tf.secret.is_some(),
+            tf.literal.is_some(),
+        ];
         match sources.iter().filter(|s| **s).count() {
             1 => {}
             0 => out.err(
@@ -167,7 +172,11 @@ pub(crate) fn check_template_block(
             if let Some(r) = r {
                 check_name(&at(&at(&p, src), "name"), &r.name, out);
                 for (j, item) in r.items.iter().enumerate() {
-                    check_secret_key(&at(&idx(&at(&at(&p, src), "items"), j), "key"), &item.key, out);
+                    check_secret_key(
+                        &at(&idx(&at(&at(&p, src), "items"), j), "key"),
+                        &item.key,
+                        out,
+                    );
                 }
             }
         }

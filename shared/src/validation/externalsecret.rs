@@ -36,7 +36,12 @@ pub(crate) fn validate_cluster_external_secret(
     out: &mut Outcome,
 ) {
     let spec = &ces.spec;
-    validate_spec(&spec.external_secret_spec, "spec.externalSecretSpec", ctx, out);
+    validate_spec(
+        &spec.external_secret_spec,
+        "spec.externalSecretSpec",
+        ctx,
+        out,
+    );
     if let Some(name) = &spec.external_secret_name {
         check_name("spec.externalSecretName", name, out);
     }
@@ -134,7 +139,10 @@ pub(crate) fn validate_spec(
         if let Some(m) = &target.manifest {
             let p = at(&target_path, "manifest");
             if m.api_version.is_empty() {
-                out.err(at(&p, "apiVersion"), "must not be empty: name the target's apiVersion");
+                out.err(
+                    at(&p, "apiVersion"),
+                    "must not be empty: name the target's apiVersion",
+                );
             }
             if m.kind.is_empty() {
                 out.err(at(&p, "kind"), "must not be empty: name the target's kind");
@@ -142,7 +150,10 @@ pub(crate) fn validate_spec(
         }
     }
 
-    let store_ref_set = spec.secret_store_ref.as_ref().is_some_and(|r| r.name.is_some());
+    let store_ref_set = spec
+        .secret_store_ref
+        .as_ref()
+        .is_some_and(|r| r.name.is_some());
     if let Some(r) = &spec.secret_store_ref {
         if let Some(n) = &r.name {
             check_name(&at(base, "secretStoreRef.name"), n, out);
@@ -220,7 +231,10 @@ fn validate_data_from(
     _ctx: &ValidationContext<'_>,
     out: &mut Outcome,
 ) {
-    let generator = df.source_ref.as_ref().and_then(|s| s.generator_ref.as_ref());
+    let generator = df
+        .source_ref
+        .as_ref()
+        .and_then(|s| s.generator_ref.as_ref());
     // ESO rule 7.
     let set = [df.find.is_some(), df.extract.is_some(), generator.is_some()];
     if set.iter().filter(|s| **s).count() > 1 {
@@ -252,7 +266,10 @@ fn validate_data_from(
         if let Some(s) = &sr.store_ref {
             match &s.name {
                 Some(n) => check_name(&at(p, "sourceRef.storeRef.name"), n, out),
-                None => out.err(at(p, "sourceRef.storeRef.name"), "must be set: name the store"),
+                None => out.err(
+                    at(p, "sourceRef.storeRef.name"),
+                    "must be set: name the store",
+                ),
             }
         }
         if let Some(g) = generator {
@@ -274,14 +291,19 @@ fn validate_data_from(
     }
     if let Some(ex) = &df.extract {
         if ex.key.is_empty() {
-            out.err(at(p, "extract.key"), "must not be empty: name the provider key to extract");
+            out.err(
+                at(p, "extract.key"),
+                "must not be empty: name the provider key to extract",
+            );
         }
     }
     if let Some(find) = &df.find {
         if let Some(re) = find.name.as_ref().and_then(|n| n.regexp.as_ref()) {
             check_regex(&at(p, "find.name.regexp"), re, out);
         }
-        if find.name.is_none() && find.tags.as_ref().is_none_or(|t| t.is_empty()) && find.path.is_none()
+        if find.name.is_none()
+            && find.tags.as_ref().is_none_or(|t| t.is_empty())
+            && find.path.is_none()
         {
             out.err(
                 at(p, "find"),
@@ -295,10 +317,14 @@ fn validate_data_from(
 }
 
 fn validate_rewrite(p: &str, rw: &ExternalSecretRewrite, out: &mut Outcome) {
-    let n = [rw.merge.is_some(), rw.regexp.is_some(), rw.transform.is_some()]
-        .iter()
-        .filter(|s| **s)
-        .count();
+    let n = [
+        rw.merge.is_some(),
+        rw.regexp.is_some(),
+        rw.transform.is_some(),
+    ]
+    .iter()
+    .filter(|s| **s)
+    .count();
     if n != 1 {
         out.err(
             p,
@@ -313,7 +339,12 @@ fn validate_rewrite(p: &str, rw: &ExternalSecretRewrite, out: &mut Outcome) {
     }
     if let Some(t) = &rw.transform {
         // ESO renders rewrite templates with the default delimiters.
-        check_template(&at(p, "transform.template"), &t.template, &Options::default(), out);
+        check_template(
+            &at(p, "transform.template"),
+            &t.template,
+            &Options::default(),
+            out,
+        );
     }
     if let Some(m) = &rw.merge {
         if m.strategy == Some(MergeStrategy::Json) && m.into.as_deref().unwrap_or("").is_empty() {
@@ -345,7 +376,11 @@ pub(crate) fn check_privileged_template(p: &str, tpl: &ExternalSecretTemplate, o
                 );
             }
             for (i, tf) in tpl.template_from.iter().flatten().enumerate() {
-                if tf.target.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("Annotations")) {
+                if tf
+                    .target
+                    .as_deref()
+                    .is_some_and(|t| t.eq_ignore_ascii_case("Annotations"))
+                {
                     out.err(
                         at(&idx(&at(p, "templateFrom"), i), "target"),
                         format!(
@@ -376,7 +411,10 @@ pub(crate) fn check_template_from_targets(
 ) {
     for (i, tf) in tpl.template_from.iter().flatten().enumerate() {
         let t = tf.target.as_deref().unwrap_or("");
-        if t.is_empty() || ["Data", "Annotations", "Labels"].iter().any(|w| t.eq_ignore_ascii_case(w))
+        if t.is_empty()
+            || ["Data", "Annotations", "Labels"]
+                .iter()
+                .any(|w| t.eq_ignore_ascii_case(w))
         {
             continue;
         }
@@ -394,7 +432,8 @@ pub(crate) fn check_template_from_targets(
 fn check_schedule(p: &str, s: &str, out: &mut Outcome) {
     let ok = match s.strip_prefix('@') {
         Some(rest) => match rest.strip_prefix("every ") {
-            Some(d) => crate::duration::GoDuration::parse(d.trim()).is_ok_and(|d| !d.is_negative() && !d.is_zero()),
+            Some(d) => crate::duration::GoDuration::parse(d.trim())
+                .is_ok_and(|d| !d.is_negative() && !d.is_zero()),
             None => matches!(
                 rest,
                 "annually" | "yearly" | "monthly" | "weekly" | "daily" | "midnight" | "hourly"

@@ -127,7 +127,10 @@ fn password(p: &PasswordSpec, base: &str, out: &mut Outcome) {
     if p.length.is_some_and(|l| l <= 0) {
         out.err(
             at(base, "length"),
-            format!("{} is not a length: use a positive length (default 24)", p.length.unwrap_or(0)),
+            format!(
+                "{} is not a length: use a positive length (default 24)",
+                p.length.unwrap_or(0)
+            ),
         );
     }
     let digits = p.digits.unwrap_or(length / 4);

@@ -231,7 +231,11 @@ pub(crate) fn decode<T: DeserializeOwned + Serialize>(
             let path = e.path().to_string();
             let path = if path == "." { String::new() } else { path };
             out.err(
-                if path.is_empty() { "(root)".into() } else { path },
+                if path.is_empty() {
+                    "(root)".into()
+                } else {
+                    path
+                },
                 format!("cannot decode: {}", e.inner()),
             );
             None

@@ -44,7 +44,10 @@ pub fn store_roles(spec: &SecretStoreSpec) -> Vec<(String, String)> {
         push("jwt.role", auth.jwt.as_ref().and_then(|j| j.role.as_ref()));
         push("iam.role", auth.iam.as_ref().and_then(|i| i.role.as_ref()));
         push("iam.vaultRole", auth.iam.as_ref().map(|i| &i.vault_role));
-        push("cert.vaultRole", auth.cert.as_ref().and_then(|c| c.vault_role.as_ref()));
+        push(
+            "cert.vaultRole",
+            auth.cert.as_ref().and_then(|c| c.vault_role.as_ref()),
+        );
         push("gcp.role", auth.gcp.as_ref().map(|g| &g.role));
     }
     roles
@@ -66,10 +69,16 @@ pub fn external_secret_keys(spec: &ExternalSecretSpec) -> Vec<(String, String)> 
     let mut keys = Vec::new();
     for (i, d) in spec.data_items().iter().enumerate() {
         // Generators ignore the key; only store reads are policed.
-        if d.source_ref.as_ref().is_some_and(|s| s.generator_ref.is_some()) {
+        if d.source_ref
+            .as_ref()
+            .is_some_and(|s| s.generator_ref.is_some())
+        {
             continue;
         }
-        keys.push((at(&idx("data", i), "remoteRef.key"), d.remote_ref.key.clone()));
+        keys.push((
+            at(&idx("data", i), "remoteRef.key"),
+            d.remote_ref.key.clone(),
+        ));
     }
     for (i, df) in spec.data_from_items().iter().enumerate() {
         let p = idx("dataFrom", i);

@@ -7,7 +7,9 @@ use crate::api::v1::SupportedProvider;
 use crate::api::v1::providers::aws::AWSProvider;
 use crate::api::v1::providers::azurekv::{AzureAuthType, AzureEnvironmentType, AzureKVProvider};
 use crate::api::v1::providers::fake::FakeProvider;
-use crate::api::v1::providers::gcpsm::{GCPSMProvider, POLICY_LATEST_OR_FAIL, POLICY_LATEST_OR_FETCH};
+use crate::api::v1::providers::gcpsm::{
+    GCPSMProvider, POLICY_LATEST_OR_FAIL, POLICY_LATEST_OR_FETCH,
+};
 use crate::api::v1::providers::kubernetes::KubernetesProvider;
 use crate::api::v1::providers::vault::{VaultKVStoreVersion, VaultProvider};
 
@@ -98,7 +100,12 @@ fn aws(a: &AWSProvider, p: &str, out: &mut Outcome) {
     }
     if let Some(sr) = a.auth.as_ref().and_then(|au| au.secret_ref.as_ref()) {
         let sp = at(p, "auth.secretRef");
-        require_selector(&sp, "accessKeyIDSecretRef", sr.access_key_id_secret_ref.as_ref(), out);
+        require_selector(
+            &sp,
+            "accessKeyIDSecretRef",
+            sr.access_key_id_secret_ref.as_ref(),
+            out,
+        );
         require_selector(
             &sp,
             "secretAccessKeySecretRef",
@@ -108,10 +115,7 @@ fn aws(a: &AWSProvider, p: &str, out: &mut Outcome) {
     }
     if let Some(au) = &a.auth {
         if au.secret_ref.is_some() && au.jwt.is_some() {
-            out.err(
-                at(p, "auth"),
-                "set one of secretRef or jwt, not both",
-            );
+            out.err(at(p, "auth"), "set one of secretRef or jwt, not both");
         }
     }
 }
@@ -197,7 +201,10 @@ fn vault(v: &VaultProvider, p: &str, out: &mut Outcome) {
     }
     if let Some(k) = &auth.kubernetes {
         if k.role.is_empty() {
-            out.err(at(&ap, "kubernetes.role"), "must not be empty: name the Vault role");
+            out.err(
+                at(&ap, "kubernetes.role"),
+                "must not be empty: name the Vault role",
+            );
         }
         if k.service_account_ref.is_some() && k.secret_ref.is_some() {
             out.err(
@@ -232,7 +239,10 @@ fn vault(v: &VaultProvider, p: &str, out: &mut Outcome) {
     }
     if let Some(i) = &auth.iam {
         if i.vault_role.is_empty() {
-            out.err(at(&ap, "iam.vaultRole"), "must not be empty: name the Vault role");
+            out.err(
+                at(&ap, "iam.vaultRole"),
+                "must not be empty: name the Vault role",
+            );
         }
         if let Some(r) = i.region.as_deref().filter(|r| !r.is_empty()) {
             if !aws_region_is_valid(r) {
@@ -245,14 +255,20 @@ fn vault(v: &VaultProvider, p: &str, out: &mut Outcome) {
     }
     if let Some(g) = &auth.gcp {
         if g.role.is_empty() {
-            out.err(at(&ap, "gcp.role"), "must not be empty: name the Vault role");
+            out.err(
+                at(&ap, "gcp.role"),
+                "must not be empty: name the Vault role",
+            );
         }
     }
 }
 
 fn azurekv(a: &AzureKVProvider, p: &str, out: &mut Outcome) {
     if a.vault_url.is_empty() {
-        out.err(at(p, "vaultUrl"), "must not be empty: use https://<vault>.vault.azure.net");
+        out.err(
+            at(p, "vaultUrl"),
+            "must not be empty: use https://<vault>.vault.azure.net",
+        );
     }
     if let Some(cc) = &a.custom_cloud_config {
         if a.use_azure_sdk != Some(true) {
@@ -310,7 +326,10 @@ fn azurekv(a: &AzureKVProvider, p: &str, out: &mut Outcome) {
             }
         }
         AzureAuthType::ManagedIdentity | AzureAuthType::WorkloadIdentity => {
-            if a.auth_secret_ref.as_ref().is_some_and(|s| s.client_secret.is_some()) {
+            if a.auth_secret_ref
+                .as_ref()
+                .is_some_and(|s| s.client_secret.is_some())
+            {
                 out.err(
                     at(p, "authSecretRef.clientSecret"),
                     format!(
@@ -369,16 +388,18 @@ fn kubernetes(k: &KubernetesProvider, p: &str, out: &mut Outcome) {
         _ => {}
     }
     if let Some(a) = &k.auth {
-        let n = [a.cert.is_some(), a.token.is_some(), a.service_account.is_some()]
-            .iter()
-            .filter(|s| **s)
-            .count();
+        let n = [
+            a.cert.is_some(),
+            a.token.is_some(),
+            a.service_account.is_some(),
+        ]
+        .iter()
+        .filter(|s| **s)
+        .count();
         if n != 1 {
             out.err(
                 at(p, "auth"),
-                format!(
-                    "exactly one of cert, token or serviceAccount must be set, found {n}"
-                ),
+                format!("exactly one of cert, token or serviceAccount must be set, found {n}"),
             );
         }
     }
@@ -424,10 +445,27 @@ mod tests {
 
     #[test]
     fn region_shapes() {
-        for ok in ["us-east-1", "eu-central-1", "us-gov-west-1", "cn-northwest-1", "ap-southeast-4", "eusc-de-east-1", "us-isob-east-1"] {
+        for ok in [
+            "us-east-1",
+            "eu-central-1",
+            "us-gov-west-1",
+            "cn-northwest-1",
+            "ap-southeast-4",
+            "eusc-de-east-1",
+            "us-isob-east-1",
+        ] {
             assert!(aws_region_is_valid(ok), "{ok}");
         }
-        for bad in ["", "us-east", "US-EAST-1", "us_east_1", "useast1", "us-east-100", "us--east-1", "u-east-1"] {
+        for bad in [
+            "",
+            "us-east",
+            "US-EAST-1",
+            "us_east_1",
+            "useast1",
+            "us-east-100",
+            "us--east-1",
+            "u-east-1",
+        ] {
             assert!(!aws_region_is_valid(bad), "{bad}");
         }
     }

@@ -11,7 +11,11 @@ use super::{Outcome, ValidationContext, policy};
 use crate::api::v1alpha1::{ClusterPushSecret, PushSecret, PushSecretSpec, PushSecretStoreRef};
 use crate::template::Options;
 
-pub(crate) fn validate_push_secret(ps: &PushSecret, ctx: &ValidationContext<'_>, out: &mut Outcome) {
+pub(crate) fn validate_push_secret(
+    ps: &PushSecret,
+    ctx: &ValidationContext<'_>,
+    out: &mut Outcome,
+) {
     validate_spec(&ps.spec, "spec", ctx, out);
     if let Some(ns) = ps.metadata.namespace.as_deref() {
         let pol = ctx.policy_for(ns);
@@ -35,10 +39,7 @@ pub(crate) fn validate_cluster_push_secret(
 
 fn store_ref_target(r: &PushSecretStoreRef, path: &str, out: &mut Outcome) {
     match (&r.name, &r.label_selector) {
-        (None, None) => out.err(
-            path,
-            "storeRef must specify either name or labelSelector",
-        ),
+        (None, None) => out.err(path, "storeRef must specify either name or labelSelector"),
         (Some(_), Some(_)) => out.err(
             path,
             "set either name or labelSelector, not both (the name would win silently)",
@@ -59,7 +60,10 @@ pub(crate) fn validate_spec(
     }
     let refs_path = at(base, "secretStoreRefs");
     if spec.secret_store_refs.is_empty() {
-        out.err(refs_path.clone(), "at least one store is required: add a secretStoreRefs entry");
+        out.err(
+            refs_path.clone(),
+            "at least one store is required: add a secretStoreRefs entry",
+        );
     }
     for (i, r) in spec.secret_store_refs.iter().enumerate() {
         store_ref_target(r, &idx(&refs_path, i), out);
@@ -81,10 +85,9 @@ pub(crate) fn validate_spec(
                 at(&sp, "secret"),
                 "set the source Secret's name or a label selector",
             ),
-            (Some(_), Some(_)) => out.err(
-                at(&sp, "secret"),
-                "set either name or selector, not both",
-            ),
+            (Some(_), Some(_)) => {
+                out.err(at(&sp, "secret"), "set either name or selector, not both")
+            }
             (Some(n), None) => check_name(&at(&sp, "secret.name"), n, out),
             _ => {}
         }
@@ -132,10 +135,9 @@ pub(crate) fn validate_spec(
             Some(r) => {
                 store_ref_target(r, &at(&p, "storeRef"), out);
                 if let Some(n) = &r.name {
-                    let listed = spec
-                        .secret_store_refs
-                        .iter()
-                        .any(|s| s.name.as_ref() == Some(n) && s.effective_kind() == r.effective_kind());
+                    let listed = spec.secret_store_refs.iter().any(|s| {
+                        s.name.as_ref() == Some(n) && s.effective_kind() == r.effective_kind()
+                    });
                     if !listed {
                         out.err(
                             at(&p, "storeRef.name"),

@@ -49,7 +49,11 @@ pub(crate) fn validate_store(
             format!("{e}: use whole seconds (300) or a Go duration such as \"5m\""),
         );
     }
-    if let Some(ri) = spec.retry_settings.as_ref().and_then(|r| r.retry_interval.as_ref()) {
+    if let Some(ri) = spec
+        .retry_settings
+        .as_ref()
+        .and_then(|r| r.retry_interval.as_ref())
+    {
         check_duration("spec.retrySettings.retryInterval", ri, out);
     }
     if let Some(n) = spec.retry_settings.as_ref().and_then(|r| r.max_retries) {
