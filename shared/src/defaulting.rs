@@ -49,11 +49,12 @@ pub fn defaulted(obj: &Value) -> Value {
             }
         }
     }
-    if api_version == "external-secrets.io/v1" && kind == "ClusterExternalSecret" {
-        if let Some(Value::Object(spec)) = out.get_mut("spec") {
-            spec.entry("refreshTime")
-                .or_insert_with(|| json!(CES_DEFAULT_REFRESH_TIME));
-        }
+    if api_version == "external-secrets.io/v1"
+        && kind == "ClusterExternalSecret"
+        && let Some(Value::Object(spec)) = out.get_mut("spec")
+    {
+        spec.entry("refreshTime")
+            .or_insert_with(|| json!(CES_DEFAULT_REFRESH_TIME));
     }
     out
 }

@@ -97,10 +97,8 @@ pub fn convert(mut obj: Value, to_api_version: &str) -> Result<Value, Conversion
                 (Some(child), Some(s)) => prune_child(child, s, &pointer, &mut removed),
                 _ => false,
             };
-            if !keep {
-                if let Some(v) = root.remove(&k) {
-                    removed.push((pointer, v));
-                }
+            if !keep && let Some(v) = root.remove(&k) {
+                removed.push((pointer, v));
             }
         }
     }
@@ -147,10 +145,10 @@ fn prune(v: &mut Value, schema: &Value, pointer: &str, removed: &mut Vec<(String
     if ty.is_none() && schemas::preserves_unknown(schema) {
         return true;
     }
-    if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
-        if !allowed.contains(v) {
-            return false;
-        }
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
+        && !allowed.contains(v)
+    {
+        return false;
     }
     match (ty, v) {
         (Some("object"), Value::Object(map)) => {
@@ -166,10 +164,8 @@ fn prune(v: &mut Value, schema: &Value, pointer: &str, removed: &mut Vec<(String
                     (Some(_), None) => preserve,
                     (None, _) => true,
                 };
-                if !keep {
-                    if let Some(old) = map.remove(&k) {
-                        removed.push((p, old));
-                    }
+                if !keep && let Some(old) = map.remove(&k) {
+                    removed.push((p, old));
                 }
             }
             true

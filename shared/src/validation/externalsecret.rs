@@ -154,10 +154,10 @@ pub(crate) fn validate_spec(
         .secret_store_ref
         .as_ref()
         .is_some_and(|r| r.name.is_some());
-    if let Some(r) = &spec.secret_store_ref {
-        if let Some(n) = &r.name {
-            check_name(&at(base, "secretStoreRef.name"), n, out);
-        }
+    if let Some(r) = &spec.secret_store_ref
+        && let Some(n) = &r.name
+    {
+        check_name(&at(base, "secretStoreRef.name"), n, out);
     }
 
     // ESO rule 8: duplicate secretKeys (only with Retain, as ESO).
@@ -289,13 +289,13 @@ fn validate_data_from(
              sourceRef.storeRef",
         );
     }
-    if let Some(ex) = &df.extract {
-        if ex.key.is_empty() {
-            out.err(
-                at(p, "extract.key"),
-                "must not be empty: name the provider key to extract",
-            );
-        }
+    if let Some(ex) = &df.extract
+        && ex.key.is_empty()
+    {
+        out.err(
+            at(p, "extract.key"),
+            "must not be empty: name the provider key to extract",
+        );
     }
     if let Some(find) = &df.find {
         if let Some(re) = find.name.as_ref().and_then(|n| n.regexp.as_ref()) {
@@ -346,13 +346,14 @@ fn validate_rewrite(p: &str, rw: &ExternalSecretRewrite, out: &mut Outcome) {
             out,
         );
     }
-    if let Some(m) = &rw.merge {
-        if m.strategy == Some(MergeStrategy::Json) && m.into.as_deref().unwrap_or("").is_empty() {
-            out.err(
-                at(p, "merge.into"),
-                "strategy JSON needs a key to write the merged document into: set merge.into",
-            );
-        }
+    if let Some(m) = &rw.merge
+        && m.strategy == Some(MergeStrategy::Json)
+        && m.into.as_deref().unwrap_or("").is_empty()
+    {
+        out.err(
+            at(p, "merge.into"),
+            "strategy JSON needs a key to write the merged document into: set merge.into",
+        );
     }
 }
 

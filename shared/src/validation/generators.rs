@@ -153,13 +153,13 @@ fn password(p: &PasswordSpec, base: &str, out: &mut Outcome) {
         Some(s) if !s.is_empty() => s.chars().collect(),
         _ => DEFAULT_SYMBOLS.chars().collect(),
     };
-    if let Some(s) = p.symbol_characters.as_deref() {
-        if !s.is_ascii() {
-            out.err(
-                at(base, "symbolCharacters"),
-                "must be ASCII: the generator picks symbols byte by byte",
-            );
-        }
+    if let Some(s) = p.symbol_characters.as_deref()
+        && !s.is_ascii()
+    {
+        out.err(
+            at(base, "symbolCharacters"),
+            "must be ASCII: the generator picks symbols byte by byte",
+        );
     }
     if p.allow_repeat != Some(true) {
         let letters = length - digits - symbols;

@@ -220,10 +220,10 @@ pub(crate) fn decode<T: DeserializeOwned + Serialize>(
 ) -> Option<T> {
     match serde_path_to_error::deserialize::<_, T>(obj) {
         Ok(typed) => {
-            if ctx.strict {
-                if let Ok(back) = serde_json::to_value(&typed) {
-                    unknown_fields(obj, &back, "", out);
-                }
+            if ctx.strict
+                && let Ok(back) = serde_json::to_value(&typed)
+            {
+                unknown_fields(obj, &back, "", out);
             }
             Some(typed)
         }

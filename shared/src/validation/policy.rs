@@ -133,12 +133,11 @@ pub fn check_push_secret_keys(
 fn cluster_store_refs(spec: &ExternalSecretSpec) -> Vec<(String, String)> {
     let mut refs = Vec::new();
     let mut push = |path: String, r: Option<&crate::api::v1::SecretStoreRef>| {
-        if let Some(r) = r {
-            if r.effective_kind() == SecretStoreKind::ClusterSecretStore {
-                if let Some(n) = &r.name {
-                    refs.push((path, n.clone()));
-                }
-            }
+        if let Some(r) = r
+            && r.effective_kind() == SecretStoreKind::ClusterSecretStore
+            && let Some(n) = &r.name
+        {
+            refs.push((path, n.clone()));
         }
     };
     push("secretStoreRef".into(), spec.secret_store_ref.as_ref());
@@ -212,10 +211,10 @@ pub(crate) fn push_secret_policy(
         }
     }
     for (i, r) in spec.secret_store_refs.iter().enumerate() {
-        if r.effective_kind() == SecretStoreKind::ClusterSecretStore {
-            if let Some(n) = &r.name {
-                check_cluster_store(&idx(&at(base, "secretStoreRefs"), i), n, policy, ctx, out);
-            }
+        if r.effective_kind() == SecretStoreKind::ClusterSecretStore
+            && let Some(n) = &r.name
+        {
+            check_cluster_store(&idx(&at(base, "secretStoreRefs"), i), n, policy, ctx, out);
         }
     }
 }

@@ -113,10 +113,11 @@ fn aws(a: &AWSProvider, p: &str, out: &mut Outcome) {
             out,
         );
     }
-    if let Some(au) = &a.auth {
-        if au.secret_ref.is_some() && au.jwt.is_some() {
-            out.err(at(p, "auth"), "set one of secretRef or jwt, not both");
-        }
+    if let Some(au) = &a.auth
+        && au.secret_ref.is_some()
+        && au.jwt.is_some()
+    {
+        out.err(at(p, "auth"), "set one of secretRef or jwt, not both");
     }
 }
 
@@ -143,14 +144,14 @@ fn vault(v: &VaultProvider, p: &str, out: &mut Outcome) {
             ),
         );
     }
-    if let Some(tls) = &v.tls {
-        if tls.cert_secret_ref.is_some() != tls.key_secret_ref.is_some() {
-            out.err(
-                at(p, "tls"),
-                "certSecretRef and keySecretRef must be set together (client TLS needs both the \
+    if let Some(tls) = &v.tls
+        && tls.cert_secret_ref.is_some() != tls.key_secret_ref.is_some()
+    {
+        out.err(
+            at(p, "tls"),
+            "certSecretRef and keySecretRef must be set together (client TLS needs both the \
                  certificate and its key) or both be omitted",
-            );
-        }
+        );
     }
     if v.check_and_set.as_ref().and_then(|c| c.required) == Some(true)
         && v.effective_version() == VaultKVStoreVersion::V1
@@ -191,13 +192,14 @@ fn vault(v: &VaultProvider, p: &str, out: &mut Outcome) {
              cert, iam, userPass or gcp",
         );
     }
-    if let Some(ar) = &auth.app_role {
-        if ar.role_id.as_deref().is_none_or(str::is_empty) && ar.role_ref.is_none() {
-            out.err(
-                at(&ap, "appRole"),
-                "missing AppRole role id: set roleId or roleRef",
-            );
-        }
+    if let Some(ar) = &auth.app_role
+        && ar.role_id.as_deref().is_none_or(str::is_empty)
+        && ar.role_ref.is_none()
+    {
+        out.err(
+            at(&ap, "appRole"),
+            "missing AppRole role id: set roleId or roleRef",
+        );
     }
     if let Some(k) = &auth.kubernetes {
         if k.role.is_empty() {
@@ -213,13 +215,14 @@ fn vault(v: &VaultProvider, p: &str, out: &mut Outcome) {
             );
         }
     }
-    if let Some(j) = &auth.jwt {
-        if j.secret_ref.is_none() && j.kubernetes_service_account_token.is_none() {
-            out.err(
-                at(&ap, "jwt"),
-                "no JWT source: set secretRef or kubernetesServiceAccountToken",
-            );
-        }
+    if let Some(j) = &auth.jwt
+        && j.secret_ref.is_none()
+        && j.kubernetes_service_account_token.is_none()
+    {
+        out.err(
+            at(&ap, "jwt"),
+            "no JWT source: set secretRef or kubernetesServiceAccountToken",
+        );
     }
     for (name, user) in [
         ("ldap", auth.ldap.as_ref().map(|l| &l.username)),
@@ -229,13 +232,13 @@ fn vault(v: &VaultProvider, p: &str, out: &mut Outcome) {
             out.err(at(&ap, &format!("{name}.username")), "must not be empty");
         }
     }
-    if let Some(c) = &auth.cert {
-        if c.client_cert.is_none() || c.secret_ref.is_none() {
-            out.err(
-                at(&ap, "cert"),
-                "cert auth needs clientCert (the certificate) and secretRef (its private key)",
-            );
-        }
+    if let Some(c) = &auth.cert
+        && (c.client_cert.is_none() || c.secret_ref.is_none())
+    {
+        out.err(
+            at(&ap, "cert"),
+            "cert auth needs clientCert (the certificate) and secretRef (its private key)",
+        );
     }
     if let Some(i) = &auth.iam {
         if i.vault_role.is_empty() {
@@ -244,22 +247,22 @@ fn vault(v: &VaultProvider, p: &str, out: &mut Outcome) {
                 "must not be empty: name the Vault role",
             );
         }
-        if let Some(r) = i.region.as_deref().filter(|r| !r.is_empty()) {
-            if !aws_region_is_valid(r) {
-                out.err(
-                    at(&ap, "iam.region"),
-                    format!("invalid region {r:?}: use an AWS region id such as \"us-east-1\""),
-                );
-            }
-        }
-    }
-    if let Some(g) = &auth.gcp {
-        if g.role.is_empty() {
+        if let Some(r) = i.region.as_deref().filter(|r| !r.is_empty())
+            && !aws_region_is_valid(r)
+        {
             out.err(
-                at(&ap, "gcp.role"),
-                "must not be empty: name the Vault role",
+                at(&ap, "iam.region"),
+                format!("invalid region {r:?}: use an AWS region id such as \"us-east-1\""),
             );
         }
+    }
+    if let Some(g) = &auth.gcp
+        && g.role.is_empty()
+    {
+        out.err(
+            at(&ap, "gcp.role"),
+            "must not be empty: name the Vault role",
+        );
     }
 }
 
@@ -344,21 +347,22 @@ fn azurekv(a: &AzureKVProvider, p: &str, out: &mut Outcome) {
 }
 
 fn gcpsm(g: &GCPSMProvider, p: &str, out: &mut Outcome) {
-    if let Some(sr) = g.auth.as_ref().and_then(|a| a.secret_ref.as_ref()) {
-        if sr.secret_access_key_secret_ref.is_none() {
-            out.err(
-                at(p, "auth.secretRef.secretAccessKeySecretRef"),
-                "must be set: name the Secret key holding the service account JSON key",
-            );
-        }
+    if let Some(sr) = g.auth.as_ref().and_then(|a| a.secret_ref.as_ref())
+        && sr.secret_access_key_secret_ref.is_none()
+    {
+        out.err(
+            at(p, "auth.secretRef.secretAccessKeySecretRef"),
+            "must be set: name the Secret key holding the service account JSON key",
+        );
     }
-    if let Some(pol) = g.secret_version_selection_policy.as_deref() {
-        if pol != POLICY_LATEST_OR_FAIL && pol != POLICY_LATEST_OR_FETCH {
-            out.err(
-                at(p, "secretVersionSelectionPolicy"),
-                format!("{pol:?} is not a policy: use LatestOrFail or LatestOrFetch"),
-            );
-        }
+    if let Some(pol) = g.secret_version_selection_policy.as_deref()
+        && pol != POLICY_LATEST_OR_FAIL
+        && pol != POLICY_LATEST_OR_FETCH
+    {
+        out.err(
+            at(p, "secretVersionSelectionPolicy"),
+            format!("{pol:?} is not a policy: use LatestOrFail or LatestOrFetch"),
+        );
     }
     if let Some(a) = &g.auth {
         let n = [
@@ -429,13 +433,13 @@ fn fake(f: &FakeProvider, p: &str, out: &mut Outcome) {
             );
         }
     }
-    if let Some(r) = f.validation_result {
-        if !(0..=2).contains(&r) {
-            out.err(
-                at(p, "validationResult"),
-                format!("{r} is not a validation result: use 0 (Ready), 1 (Unknown) or 2 (Error)"),
-            );
-        }
+    if let Some(r) = f.validation_result
+        && !(0..=2).contains(&r)
+    {
+        out.err(
+            at(p, "validationResult"),
+            format!("{r} is not a validation result: use 0 (Ready), 1 (Unknown) or 2 (Error)"),
+        );
     }
 }
 

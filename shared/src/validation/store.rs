@@ -56,13 +56,13 @@ pub(crate) fn validate_store(
     {
         check_duration("spec.retrySettings.retryInterval", ri, out);
     }
-    if let Some(n) = spec.retry_settings.as_ref().and_then(|r| r.max_retries) {
-        if n < 0 {
-            out.err(
-                "spec.retrySettings.maxRetries",
-                format!("{n} is negative: use 0 or more"),
-            );
-        }
+    if let Some(n) = spec.retry_settings.as_ref().and_then(|r| r.max_retries)
+        && n < 0
+    {
+        out.err(
+            "spec.retrySettings.maxRetries",
+            format!("{n} is negative: use 0 or more"),
+        );
     }
     // ESO rule 3.
     if !check_backend_count(name, &spec.provider, out) {
