@@ -7,6 +7,7 @@
 //! the others (ESO joins its errors the same way). Deprecated fields and unmaintained providers
 //! come back as warnings.
 
+pub mod batch;
 mod common;
 mod externalsecret;
 mod generators;
