@@ -126,10 +126,10 @@ pub fn validate_documents(
                 }
             }
             Some("ClusterSecretStore") if api_version == "external-secrets.io/v1" => {
-                if let Ok(css) = serde_json::from_value::<ClusterSecretStore>(o.clone()) {
-                    if let Some(n) = css.metadata.name.clone() {
-                        stores.insert(n, css);
-                    }
+                if let Ok(css) = serde_json::from_value::<ClusterSecretStore>(o.clone())
+                    && let Some(n) = css.metadata.name.clone()
+                {
+                    stores.insert(n, css);
                 }
             }
             _ => {}
