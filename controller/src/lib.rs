@@ -2,3 +2,4 @@
 //! same reconcilers in-process.
 
 pub mod provider;
+pub mod stores;

@@ -6,6 +6,7 @@ pub mod conversion;
 pub mod defaulting;
 pub mod duration;
 pub mod generators;
+pub mod gjson;
 pub mod hash;
 pub mod keys;
 pub mod policy;
