@@ -36,6 +36,10 @@ pub struct Cli {
 pub enum Command {
     /// Serve admission requests over TLS.
     Serve(Box<ServeArgs>),
+    /// Validate manifests offline with the admission rules (exit 1 on any denial).
+    Validate(crate::offline::ValidateArgs),
+    /// Convert manifests between API versions, or from kubernetes-external-secrets.
+    Convert(crate::offline::ConvertArgs),
 }
 
 /// Where the serving certificate comes from.
@@ -180,6 +184,11 @@ impl ServeArgs {
         )?;
         match cli.command {
             Command::Serve(args) => Ok(*args),
+            // "serve" was prepended above, so clap can only produce Serve here.
+            _ => Err(Cli::command().error(
+                clap::error::ErrorKind::InvalidSubcommand,
+                "expected serve flags",
+            )),
         }
     }
 }

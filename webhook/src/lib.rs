@@ -12,6 +12,7 @@ pub mod duration;
 mod handlers;
 pub mod health;
 pub mod metrics;
+pub mod offline;
 pub mod server;
 pub mod tls_reload;
 

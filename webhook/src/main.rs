@@ -11,6 +11,14 @@ fn main() -> anyhow::Result<()> {
     telemetry::init_logging(cli.log_format, &cli.loglevel);
     match cli.command {
         Command::Serve(args) => serve(*args),
+        Command::Validate(args) => {
+            let code = webhook::offline::validate(&args, &mut std::io::stdout().lock())?;
+            std::process::exit(code)
+        }
+        Command::Convert(args) => {
+            let code = webhook::offline::convert(&args, &mut std::io::stdout().lock())?;
+            std::process::exit(code)
+        }
     }
 }
 
