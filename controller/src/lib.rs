@@ -2,4 +2,5 @@
 //! same reconcilers in-process.
 
 pub mod provider;
+pub mod pushsecret;
 pub mod stores;
