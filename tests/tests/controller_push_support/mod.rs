@@ -287,3 +287,43 @@ pub fn string_data(s: &Secret) -> std::collections::BTreeMap<String, String> {
         .map(|(k, v)| (k.clone(), String::from_utf8_lossy(&v.0).into_owned()))
         .collect()
 }
+
+/// A Kubernetes-provider SecretStore named `name` writing into namespace `remote` of the same
+/// (simulated) cluster.
+pub fn kube_store(name: &str, remote: &str) -> String {
+    format!(
+        "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {{name: {name}}}\nspec:\n  provider:\n    kubernetes:\n      remoteNamespace: {remote}\n"
+    )
+}
+
+impl Env {
+    /// A remote Secret's data, if the Secret exists.
+    pub async fn remote_data(
+        &self,
+        ns: &str,
+        name: &str,
+    ) -> Option<std::collections::BTreeMap<String, String>> {
+        self.secrets(ns)
+            .get_opt(name)
+            .await
+            .unwrap()
+            .map(|s| string_data(&s))
+    }
+
+    /// Waits until the remote Secret exists and `check` accepts its data.
+    pub async fn wait_remote<F>(
+        &self,
+        ns: &str,
+        name: &str,
+        what: &str,
+        check: F,
+    ) -> std::collections::BTreeMap<String, String>
+    where
+        F: Fn(&std::collections::BTreeMap<String, String>) -> bool,
+    {
+        self.eventually(20, what, || async {
+            self.remote_data(ns, name).await.filter(|d| check(d))
+        })
+        .await
+    }
+}
