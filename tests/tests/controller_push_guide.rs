@@ -56,13 +56,11 @@ async fn guide_templated_push_reports_gos_template_error_and_a_valid_template_pu
     assert!(msg.contains("bad character U+002D '-'"), "{msg}");
 
     // The same intent written as Go templates allow it.
-    let fixed = pick(&variants, &["pushsecret-templated"])
-        .replace(".best-pokemon", "index . \\\"best-pokemon\\\"")
-        .replace("\"{{ index", "\"{{ index");
-    let fixed = fixed.replace(
-        "best-pokemon: \"{{ index . \\\"best-pokemon\\\" | toString | upper }} is the really best!\"",
-        "best-pokemon: '{{ index . \"best-pokemon\" | toString | upper }} is the really best!'",
+    let fixed = pick(&variants, &["pushsecret-templated"]).replace(
+        r#""{{ .best-pokemon | toString | upper }} is the really best!""#,
+        r#"'{{ index . "best-pokemon" | toString | upper }} is the really best!'"#,
     );
+    assert_ne!(fixed, pick(&variants, &["pushsecret-templated"]));
     env.apply("default", &fixed).await;
     env.wait_ready_reason("default", "pushsecret-templated", "Synced")
         .await;

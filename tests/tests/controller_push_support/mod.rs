@@ -327,3 +327,17 @@ impl Env {
         .await
     }
 }
+
+impl Env {
+    /// Also runs the ClusterPushSecret reconciler.
+    pub fn start_cluster_push_secrets(&mut self) {
+        let client = self.client.clone();
+        let mut rx = self.stop.subscribe();
+        self.tasks.push(tokio::spawn(async move {
+            controller::clusterpushsecret::run(client, async move {
+                let _ = rx.wait_for(|v| *v).await;
+            })
+            .await
+        }));
+    }
+}
