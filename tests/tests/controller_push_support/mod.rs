@@ -105,10 +105,15 @@ pub async fn create_namespace(client: &Client, name: &str, labels: &[(&str, &str
         },
         ..Default::default()
     };
-    Api::<Namespace>::all(client.clone())
+    // The simulator creates the system namespaces (default, kube-system, ...) itself.
+    match Api::<Namespace>::all(client.clone())
         .create(&PostParams::default(), &ns)
         .await
-        .unwrap();
+    {
+        Ok(_) => {}
+        Err(kube::Error::Api(s)) if s.code == 409 => {}
+        Err(e) => panic!("creating namespace {name}: {e}"),
+    }
 }
 
 fn api_resource(api_version: &str, kind: &str) -> (ApiResource, bool) {
