@@ -1,5 +1,7 @@
 //! The controller deployment as a library, so the binary, `render` and the end-to-end tests run the
 //! same reconcilers in-process.
 
+pub mod clusterpushsecret;
 pub mod provider;
+pub mod pushsecret;
 pub mod stores;
