@@ -29,23 +29,42 @@ const COMPONENTS: [&str; 3] = [
 /// Every install a user can build: the three kustomizations, each component on top of `default`,
 /// and all components together.
 fn every_install() -> Vec<(String, Vec<Value>)> {
-    let mut out = vec![
-        ("default".to_string(), render("kustomize/default")),
-        ("crds-only".to_string(), render("kustomize/crds-only")),
-        ("namespaced".to_string(), render("kustomize/namespaced")),
-    ];
+    let mut jobs: Vec<(String, Vec<&str>, Vec<&str>)> = ["default", "crds-only", "namespaced"]
+        .into_iter()
+        .map(|k| (k.to_string(), vec![], vec![]))
+        .collect();
     for c in COMPONENTS {
         let short = c.rsplit('/').next().unwrap_or(c);
-        out.push((
+        jobs.push((
             format!("default+{short}"),
-            render_overlay(short, &["kustomize/default"], &[c]),
+            vec!["kustomize/default"],
+            vec![c],
         ));
     }
-    out.push((
+    jobs.push((
         "default+all".to_string(),
-        render_overlay("all", &["kustomize/default"], &COMPONENTS),
+        vec!["kustomize/default"],
+        COMPONENTS.to_vec(),
     ));
-    out
+    // kustomize is slow on the large CRDs: render side by side.
+    std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .iter()
+            .map(|(label, resources, components)| {
+                s.spawn(move || {
+                    if resources.is_empty() {
+                        render(&format!("kustomize/{label}"))
+                    } else {
+                        render_overlay(label, resources, components)
+                    }
+                })
+            })
+            .collect();
+        jobs.iter()
+            .zip(handles)
+            .map(|((label, _, _), h)| (label.clone(), h.join().expect("render thread")))
+            .collect()
+    })
 }
 
 // Third-party kinds without Rust types in our dependency tree: the fields we set, strictly.
@@ -169,7 +188,8 @@ fn every_rendered_object_decodes_strictly_into_its_type() {
             assert!(seen.insert(key), "{install}: duplicate {}", describe(obj));
             if obj["metadata"]["namespace"].is_string() {
                 assert_eq!(
-                    obj["metadata"]["namespace"], NAMESPACE,
+                    obj["metadata"]["namespace"],
+                    NAMESPACE,
                     "{install}: {} outside the install namespace",
                     describe(obj)
                 );
@@ -274,7 +294,11 @@ fn rendered_crds_are_the_generated_ones() {
             );
         }
     }
-    assert!(render("kustomize/crds-only").iter().all(|o| kind(o) == "CustomResourceDefinition"));
+    assert!(
+        render("kustomize/crds-only")
+            .iter()
+            .all(|o| kind(o) == "CustomResourceDefinition")
+    );
 }
 
 #[test]
@@ -287,7 +311,9 @@ fn conversion_component_serves_v1beta1_through_the_webhook() {
     let crds = crd_map(&objs);
     let args = container_args(find(&objs, "Deployment", "external-secrets-webhook"));
     assert!(
-        flags(&args).iter().any(|(n, v)| n == "serve-conversion" && v.is_none()),
+        flags(&args)
+            .iter()
+            .any(|(n, v)| n == "serve-conversion" && v.is_none()),
         "webhook lacks --serve-conversion: {args:?}"
     );
     let crd_names: BTreeSet<String> = flag_value(&args, "crd-names")
@@ -315,7 +341,10 @@ fn conversion_component_serves_v1beta1_through_the_webhook() {
         }
         let conv = &spec["conversion"];
         assert_eq!(conv["strategy"], "Webhook", "{n}");
-        assert_eq!(conv["webhook"]["conversionReviewVersions"], serde_json::json!(["v1"]));
+        assert_eq!(
+            conv["webhook"]["conversionReviewVersions"],
+            serde_json::json!(["v1"])
+        );
         let svc = &conv["webhook"]["clientConfig"]["service"];
         assert_eq!(svc["name"], "external-secrets-webhook", "{n}");
         assert_eq!(svc["namespace"], NAMESPACE, "{n}");
@@ -324,7 +353,10 @@ fn conversion_component_serves_v1beta1_through_the_webhook() {
     // Kinds without v1beta1 keep the default conversion.
     for (n, c) in &crds {
         if !with_v1beta1.contains(n) {
-            assert!(c["spec"]["conversion"].is_null(), "{n} got a conversion block");
+            assert!(
+                c["spec"]["conversion"].is_null(),
+                "{n} got a conversion block"
+            );
         }
     }
     let role = find(&objs, "ClusterRole", "external-secrets-webhook");
@@ -371,10 +403,17 @@ fn images_match_the_dockerfile_targets_and_the_workspace_version() {
                 .expect("image");
             let (repo, tag) = image.rsplit_once(':').expect("image has a tag");
             let target = repo.rsplit('/').next().unwrap_or_default();
-            assert!(targets.contains(target), "{install}: {image} is no Dockerfile target");
+            assert!(
+                targets.contains(target),
+                "{install}: {image} is no Dockerfile target"
+            );
             assert_eq!(tag, version, "{install}: {image}");
             let binary = container_args(d).first().cloned().unwrap_or_default();
-            let expected = if target == "controller" { "run" } else { "serve" };
+            let expected = if target == "controller" {
+                "run"
+            } else {
+                "serve"
+            };
             assert_eq!(binary, expected, "{install}: {image} subcommand");
             assert!(
                 dockerfile.contains(&format!("/usr/local/bin/{target}\"]")),

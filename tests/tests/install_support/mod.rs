@@ -3,10 +3,10 @@
 
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -49,19 +49,19 @@ pub fn render(dir: &str) -> Vec<Value> {
     render_path(&repo_root().join(dir))
 }
 
-/// Renders are memoised per test binary: kustomize takes a second or two per install.
+/// Renders are memoised per test binary (kustomize takes a second or two per install); parallel
+/// tests asking for the same directory wait for one render.
 pub fn render_path(dir: &Path) -> Vec<Value> {
-    static CACHE: OnceLock<Mutex<HashMap<PathBuf, Vec<Value>>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(objs) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(dir) {
-        return objs.clone();
-    }
-    let objs = render_uncached(dir);
-    cache
+    type Cell = Arc<OnceLock<Vec<Value>>>;
+    static CACHE: OnceLock<Mutex<HashMap<PathBuf, Cell>>> = OnceLock::new();
+    let cell = CACHE
+        .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .insert(dir.to_path_buf(), objs.clone());
-    objs
+        .entry(dir.to_path_buf())
+        .or_default()
+        .clone();
+    cell.get_or_init(|| render_uncached(dir)).clone()
 }
 
 fn render_uncached(dir: &Path) -> Vec<Value> {
