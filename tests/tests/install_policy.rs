@@ -448,7 +448,7 @@ fn webhook_touches_only_its_own_certificate_secret() {
             .any(|r| strings(&r["resources"]).contains(&"secrets".to_string()))
     );
     assert!(
-        cm.iter().all(|o| !(kind(o) == "Secret")),
+        cm.iter().all(|o| kind(o) != "Secret"),
         "no empty Secret needed"
     );
     let inject = format!("{NAMESPACE}/{}", name(cert));
