@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 
 use install_support::*;
 use serde_json::{Value, json};
+use webhook::server;
 
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
@@ -120,13 +121,33 @@ fn admission_covers_every_served_kind_and_fails_closed() {
                     .any(|p| p["port"].as_i64() == Some(port)),
                 "{n}: Service has no port {port}"
             );
+            // Paths the webhook's router actually serves, and the legacy ones only for their kind.
             let path = svc["path"].as_str().unwrap_or_default();
-            if config_kind == "MutatingWebhookConfiguration" {
-                assert_eq!(path, "/mutate", "{n}");
-            } else {
-                assert!(
-                    path == "/validate" || path.starts_with("/validate-external-secrets-io-v1-"),
-                    "{n}: path {path}"
+            let resources: Vec<String> = w["rules"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|r| strings(&r["resources"]))
+                .collect();
+            let expected_kind = match path {
+                p if p == server::EXTERNALSECRET_PATH => Some("externalsecrets"),
+                p if p == server::SECRETSTORE_PATH => Some("secretstores"),
+                p if p == server::CLUSTERSECRETSTORE_PATH => Some("clustersecretstores"),
+                p if p == server::VALIDATE_PATH => {
+                    assert_eq!(config_kind, "ValidatingWebhookConfiguration", "{n}");
+                    None
+                }
+                p if p == server::MUTATE_PATH => {
+                    assert_eq!(config_kind, "MutatingWebhookConfiguration", "{n}");
+                    None
+                }
+                other => panic!("{n}: the webhook serves no {other}"),
+            };
+            if let Some(k) = expected_kind {
+                assert_eq!(
+                    resources,
+                    vec![k.to_string()],
+                    "{n}: legacy path for another kind"
                 );
             }
         }

@@ -139,14 +139,8 @@ const CONTROLLER_PENDING: &[&str] = &[
     "ClusterGenerator",
     "GeneratorState",
 ];
-const WEBHOOK_PENDING: &[&str] = &[
-    "Namespace",
-    "SecretStore",
-    "ClusterSecretStore",
-    "Secret",
-    "ValidatingWebhookConfiguration",
-    "MutatingWebhookConfiguration",
-];
+/// The webhook's ESO rules (namespace policy, store lookups) are not wired in yet.
+const WEBHOOK_PENDING: &[&str] = &["Namespace", "SecretStore", "ClusterSecretStore"];
 
 fn rust_sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("read source dir") {

@@ -348,7 +348,7 @@ fn conversion_component_serves_v1beta1_through_the_webhook() {
         let svc = &conv["webhook"]["clientConfig"]["service"];
         assert_eq!(svc["name"], "external-secrets-webhook", "{n}");
         assert_eq!(svc["namespace"], NAMESPACE, "{n}");
-        assert_eq!(svc["path"], "/convert", "{n}");
+        assert_eq!(svc["path"], webhook::server::CONVERT_PATH, "{n}");
     }
     // Kinds without v1beta1 keep the default conversion.
     for (n, c) in &crds {
