@@ -1,0 +1,6 @@
+//! The ExternalSecret reconciler: fetch provider data, render, write the target Secret.
+
+pub mod clock;
+pub mod conditions;
+pub mod cron;
+pub mod refresh;
