@@ -3,4 +3,6 @@
 pub mod clock;
 pub mod conditions;
 pub mod cron;
+pub mod data;
 pub mod refresh;
+pub mod strategies;
