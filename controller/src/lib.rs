@@ -1,6 +1,11 @@
 //! The controller deployment as a library, so the binary, `render` and the end-to-end tests run the
 //! same reconcilers in-process.
 
+pub mod clusterexternalsecret;
+pub mod context;
 pub mod externalsecret;
+pub mod metrics;
 pub mod provider;
 pub mod secrets;
+
+pub use context::{Config, Context, StoreAccess, run_controllers_with};

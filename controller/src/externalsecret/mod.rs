@@ -2,7 +2,11 @@
 
 pub mod clock;
 pub mod conditions;
+pub mod controller;
 pub mod cron;
 pub mod data;
+pub mod generators;
+pub mod reconcile;
 pub mod refresh;
 pub mod strategies;
+pub mod template;

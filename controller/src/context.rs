@@ -1,0 +1,197 @@
+//! What every reconciler shares (client, configuration, recorder, caches) and
+//! [`run_controllers`], which runs them all in-process.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use k8s_openapi::api::core::v1::Secret;
+use kube::Client;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Resource, ResourceExt};
+use shared::api::v1::SecretStoreRef;
+use shared::template::Options;
+
+use crate::externalsecret::data::SourceError;
+use crate::provider::SecretsClient;
+
+/// Runtime configuration (the `controller run` flags that affect reconcilers).
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Only stores whose `spec.controller` equals this (or is empty when this is `default`)
+    /// are used.
+    pub controller_class: String,
+    /// Restrict watches to one namespace.
+    pub namespace: Option<String>,
+    /// Reconcile ClusterSecretStores and let ExternalSecrets use them.
+    pub enable_cluster_stores: bool,
+    /// Reconcile SecretStores.
+    pub enable_secret_stores: bool,
+    /// Run the ClusterExternalSecret reconciler.
+    pub enable_cluster_external_secrets: bool,
+    /// Require a store to be Ready before using it.
+    pub enable_flood_gate: bool,
+    /// How often stores are re-validated.
+    pub store_requeue_interval: Duration,
+    /// Maximum parallel reconciles per controller.
+    pub concurrent: u16,
+    /// Template delimiters.
+    pub template: Options,
+    /// Deny remote keys/roles in namespaces without policy annotations.
+    pub require_namespace_policy: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            controller_class: "default".into(),
+            namespace: None,
+            enable_cluster_stores: true,
+            enable_secret_stores: true,
+            enable_cluster_external_secrets: true,
+            enable_flood_gate: true,
+            store_requeue_interval: Duration::from_secs(300),
+            concurrent: 1,
+            template: Options::default(),
+            require_namespace_policy: false,
+        }
+    }
+}
+
+/// Access to stores for one reconcile: resolution (class, conditions, flood gate) and clients.
+#[async_trait]
+pub trait StoreAccess: Send + Sync {
+    /// A client for `store` as seen from `namespace`.
+    async fn client(
+        &self,
+        store: &SecretStoreRef,
+        namespace: &str,
+    ) -> Result<Arc<dyn SecretsClient>, SourceError>;
+
+    /// Whether `store` exists and belongs to another controller class (such ExternalSecrets
+    /// are skipped silently; missing stores are not foreign).
+    async fn is_foreign(&self, store: &SecretStoreRef, namespace: &str) -> bool;
+}
+
+/// Shared state of the reconcilers.
+pub struct Context {
+    /// Kubernetes client.
+    pub client: Client,
+    /// Configuration.
+    pub config: Config,
+    /// Store resolution and clients.
+    pub stores: Arc<dyn StoreAccess>,
+    /// Event recorder (`external-secrets`).
+    pub recorder: Recorder,
+    /// Cache of managed Secrets (label `reconcile.external-secrets.io/managed=true`).
+    pub secrets: Store<Secret>,
+    /// Consecutive failures per object, for the error backoff.
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    /// Builds the context.
+    pub fn new(
+        client: Client,
+        config: Config,
+        stores: Arc<dyn StoreAccess>,
+        secrets: Store<Secret>,
+    ) -> Self {
+        let recorder = Recorder::new(
+            client.clone(),
+            Reporter {
+                controller: "external-secrets".into(),
+                instance: std::env::var("POD_NAME").ok(),
+            },
+        );
+        Self {
+            client,
+            config,
+            stores,
+            recorder,
+            secrets,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Publishes an event about `obj`; failures are logged, never fatal.
+    pub async fn event<K: Resource<DynamicType = ()>>(
+        &self,
+        obj: &K,
+        type_: EventType,
+        reason: &str,
+        note: &str,
+    ) {
+        let ev = Event {
+            type_,
+            reason: reason.into(),
+            note: Some(note.into()),
+            action: reason.into(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&ev, &obj.object_ref(&())).await {
+            tracing::debug!(error = %e, "could not publish event");
+        }
+    }
+
+    /// The managed Secret `name` from the cache.
+    pub fn cached_secret(&self, namespace: &str, name: &str) -> Option<Arc<Secret>> {
+        self.secrets.get(&ObjectRef::new(name).within(namespace))
+    }
+
+    /// Records a failure and returns the backoff before the next attempt (1 s doubling up to
+    /// 7 min, ESO's per-item limiter).
+    pub fn backoff(&self, key: &str) -> Duration {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let n = failures.entry(key.to_string()).or_insert(0);
+        *n = n.saturating_add(1);
+        let secs = 1u64.checked_shl(n.saturating_sub(1)).unwrap_or(u64::MAX);
+        Duration::from_secs(secs.min(420))
+    }
+
+    /// Forgets the failures of `key` after a success.
+    pub fn succeeded(&self, key: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        failures.remove(key);
+    }
+}
+
+/// `namespace/name` of an object, for logs and backoff bookkeeping.
+pub fn key_of<K: Resource>(obj: &K) -> String {
+    format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any())
+}
+
+/// Runs every enabled reconciler until `shutdown` resolves, using `stores` for store access.
+pub async fn run_controllers_with(
+    client: Client,
+    config: Config,
+    stores: Arc<dyn StoreAccess>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let es = crate::externalsecret::controller::run(
+        client.clone(),
+        config.clone(),
+        stores.clone(),
+        stop_rx.clone(),
+    );
+    let ces = async {
+        if config.enable_cluster_external_secrets {
+            crate::clusterexternalsecret::controller::run(
+                client.clone(),
+                config.clone(),
+                stop_rx.clone(),
+            )
+            .await;
+        }
+    };
+    let trigger = async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    };
+    tokio::join!(es, ces, trigger);
+    Ok(())
+}
