@@ -375,6 +375,7 @@ mod tests {
             !pruned
                 .metadata
                 .annotations
+                .as_ref()
                 .expect("c stays")
                 .contains_key(ANNOTATION_FORCE_SYNC)
         );
