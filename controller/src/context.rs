@@ -17,6 +17,7 @@ use shared::template::Options;
 
 use crate::externalsecret::data::SourceError;
 use crate::provider::SecretsClient;
+use crate::stores::{self, ClientCache, StoreConfig, StoreError, StoreIndex};
 
 /// Runtime configuration (the `controller run` flags that affect reconcilers).
 #[derive(Clone, Debug)]
@@ -162,6 +163,97 @@ impl Context {
 /// `namespace/name` of an object, for logs and backoff bookkeeping.
 pub fn key_of<K: Resource>(obj: &K) -> String {
     format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any())
+}
+
+/// [`StoreAccess`] over the store informer caches and the shared provider-client cache.
+#[derive(Clone)]
+pub struct IndexedStores {
+    kube: Client,
+    index: StoreIndex,
+    cache: ClientCache,
+}
+
+impl IndexedStores {
+    /// Store access over `index`, building clients through `cache`.
+    pub fn new(kube: Client, index: StoreIndex, cache: ClientCache) -> Self {
+        Self { kube, index, cache }
+    }
+}
+
+#[async_trait]
+impl StoreAccess for IndexedStores {
+    async fn client(
+        &self,
+        store: &SecretStoreRef,
+        namespace: &str,
+    ) -> Result<Arc<dyn SecretsClient>, SourceError> {
+        let resolved = self.index.resolve(namespace, store).map_err(|e| match e {
+            StoreError::Provider(p) => SourceError::Provider(p),
+            other => SourceError::Store(other.to_string()),
+        })?;
+        Ok(self.cache.client(&self.kube, &resolved, namespace).await?)
+    }
+
+    async fn is_foreign(&self, store: &SecretStoreRef, namespace: &str) -> bool {
+        matches!(self.index.resolve(namespace, store), Err(e) if e.is_skip())
+    }
+}
+
+impl Config {
+    /// The store-side view of this configuration.
+    pub fn store_config(&self) -> StoreConfig {
+        StoreConfig {
+            controller_class: self.controller_class.clone(),
+            flood_gate: self.enable_flood_gate,
+            enable_cluster_stores: self.enable_cluster_stores,
+            namespace: self.namespace.clone(),
+        }
+    }
+}
+
+/// Runs the store reconcilers, the ExternalSecret and the ClusterExternalSecret reconcilers
+/// until `shutdown` resolves.
+pub async fn run_controllers(
+    client: Client,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let store_cfg = config.store_config();
+    let (index, watches) = StoreIndex::start(client.clone(), &store_cfg).await;
+    let watches = tokio::spawn(watches);
+    index
+        .wait_ready()
+        .await
+        .map_err(|e| anyhow::anyhow!("store caches: {e}"))?;
+    let stores = Arc::new(IndexedStores::new(
+        client.clone(),
+        index,
+        ClientCache::new(),
+    ));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let store_reconcilers = {
+        let client = client.clone();
+        let stop = crate::externalsecret::controller::stopped(stop_rx.clone());
+        let enabled = config.enable_secret_stores || config.enable_cluster_stores;
+        let requeue = config.store_requeue_interval;
+        async move {
+            if enabled {
+                stores::run(client, &store_cfg, requeue, stop).await;
+            }
+        }
+    };
+    let trigger = async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    };
+    let stopped = crate::externalsecret::controller::stopped(stop_rx);
+    let result = tokio::join!(
+        store_reconcilers,
+        run_controllers_with(client, config, stores, stopped),
+        trigger
+    );
+    watches.abort();
+    result.1
 }
 
 /// Runs every enabled reconciler until `shutdown` resolves, using `stores` for store access.

@@ -7,5 +7,8 @@ pub mod externalsecret;
 pub mod metrics;
 pub mod provider;
 pub mod secrets;
+pub mod stores;
 
-pub use context::{Config, Context, StoreAccess, run_controllers_with};
+pub use context::{
+    Config, Context, IndexedStores, StoreAccess, run_controllers, run_controllers_with,
+};

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod duration;
 pub mod generators;
+pub mod gjson;
 pub mod hash;
 pub mod keys;
 pub mod policy;

@@ -4,7 +4,6 @@
 //! (which overwrites everything). Stores and generators are reached through [`Sources`], so
 //! the same code runs in the reconciler, in `controller render` and in unit tests.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -15,7 +14,7 @@ use shared::api::v1::{
 use shared::keys::{self, KeyError, MergeSpec, RewriteOp, SecretMap};
 use shared::policy::{NamespacePolicy, PolicyViolation};
 use shared::secret_value::SecretValue;
-use shared::template::{Options, Template, Value};
+use shared::template::eso::render_rewrite_transform;
 
 use super::strategies::{
     conversion, decoding, merge_conflict, merge_priority, merge_strategy, null_bytes,
@@ -150,21 +149,9 @@ fn to_ops(rewrites: &[ExternalSecretRewrite]) -> Vec<RewriteOp> {
         .collect()
 }
 
-fn rewrite(
-    rewrites: &[ExternalSecretRewrite],
-    map: SecretMap,
-    opts: &Options,
-) -> Result<SecretMap, KeyError> {
+fn rewrite(rewrites: &[ExternalSecretRewrite], map: SecretMap) -> Result<SecretMap, KeyError> {
     let ops = to_ops(rewrites);
-    keys::rewrite_map(
-        &ops,
-        |template: &str, key: &str| -> Result<String, shared::template::TemplateError> {
-            let t = Template::parse("transform", template, opts)?;
-            let ctx = Value::map(BTreeMap::from([("value".to_string(), Value::from(key))]));
-            t.render(&ctx)
-        },
-        map,
-    )
+    keys::rewrite_map(&ops, render_rewrite_transform, map)
 }
 
 fn store_for<'a>(
@@ -185,7 +172,6 @@ pub async fn fetch(
     es: &ExternalSecret,
     sources: &dyn Sources,
     policy: &NamespacePolicy,
-    opts: &Options,
 ) -> Result<Fetched, FetchError> {
     check_policy(es, policy)?;
     let ns = es.metadata.namespace.as_deref().unwrap_or_default();
@@ -209,7 +195,7 @@ pub async fn fetch(
             .and_then(|s| s.generator_ref.as_ref())
         {
             let generated = sources.generate(generator, ns).await.map_err(source_err)?;
-            let mut map = rewrite(rewrites, generated, opts).map_err(keys_err(&what))?;
+            let mut map = rewrite(rewrites, generated).map_err(keys_err(&what))?;
             keys::validate_keys(&mut map).map_err(keys_err(&what))?;
             out.data.extend(map);
             continue;
@@ -255,7 +241,7 @@ pub async fn fetch(
         let mut map = if rewrites.is_empty() {
             keys::convert_keys(conversion(conv), map).map_err(keys_err(&what))?
         } else {
-            rewrite(rewrites, map, opts).map_err(keys_err(&what))?
+            rewrite(rewrites, map).map_err(keys_err(&what))?
         };
         keys::validate_keys(&mut map).map_err(keys_err(&what))?;
         let map = keys::decode_map(decoding(dec), map).map_err(keys_err(&what))?;

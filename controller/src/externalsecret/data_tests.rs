@@ -129,7 +129,7 @@ fn es(spec: serde_json::Value) -> ExternalSecret {
 }
 
 async fn run(e: &ExternalSecret, f: &Fake) -> Result<Fetched, FetchError> {
-    fetch(e, f, &NamespacePolicy::allow_all("ns"), &Options::default()).await
+    fetch(e, f, &NamespacePolicy::allow_all("ns")).await
 }
 
 fn text(map: &SecretMap) -> BTreeMap<String, String> {
@@ -306,9 +306,7 @@ async fn namespace_policy_violation_makes_no_provider_call() {
         )]),
         false,
     );
-    let err = fetch(&e, &f, &policy, &Options::default())
-        .await
-        .expect_err("denied");
+    let err = fetch(&e, &f, &policy).await.expect_err("denied");
     assert_eq!(err.reason(), "PolicyViolation");
     assert_eq!(f.calls.load(Ordering::SeqCst), 0);
 }

@@ -330,7 +330,7 @@ async fn sync(es: &ExternalSecret, ctx: &Context) -> Result<Action, Error> {
 
     let policy = namespace_policy(ctx, &ns).await?;
     let sources = KubeSources { ctx };
-    let fetched = match data::fetch(es, &sources, &policy, &ctx.config.template).await {
+    let fetched = match data::fetch(es, &sources, &policy).await {
         Ok(f) => f,
         Err(e) => {
             let message = match &e {
@@ -401,7 +401,8 @@ async fn sync(es: &ExternalSecret, ctx: &Context) -> Result<Action, Error> {
         }
     }
 
-    let content = match template::content(es, &fetched.data, &ctx.config.template) {
+    let sources = template::fetch_sources(&ctx.client, es).await?;
+    let content = match template::content(es, &fetched.data, &sources, &ctx.config.template) {
         Ok(c) => c,
         Err(e) => {
             let msg = e.to_string();

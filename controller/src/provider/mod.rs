@@ -5,6 +5,10 @@
 //! the namespace of the object being reconciled, and call it. Each provider lives in its own module
 //! and sees only this trait and `shared`.
 
+pub mod fake;
+pub mod kubernetes;
+pub mod metrics;
+pub mod refs;
 pub mod registry;
 
 use std::collections::BTreeMap;
@@ -26,7 +30,7 @@ pub type Capabilities = SecretStoreCapabilities;
 pub type SecretMap = BTreeMap<String, SecretValue>;
 
 /// Errors providers return. Messages never contain secret values.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum ProviderError {
     /// The remote secret does not exist (ESO's `NoSecretErr`): drives `deletionPolicy`.
     #[error("secret does not exist")]
@@ -113,11 +117,25 @@ pub struct ClientContext {
     pub object_namespace: String,
 }
 
+/// Whether a provider is still maintained upstream (ESO's MaintenanceStatus); stores of an
+/// unmaintained provider get a `StoreUnmaintained` Warning event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Maintenance {
+    Maintained,
+    NotMaintained,
+    Deprecated,
+}
+
 /// A provider family (one per store `spec.provider` key).
 #[async_trait]
 pub trait Provider: Send + Sync {
     /// What stores of this provider can do.
     fn capabilities(&self) -> Capabilities;
+
+    /// Maintenance status; everything but the fake provider is maintained.
+    fn maintenance(&self) -> Maintenance {
+        Maintenance::Maintained
+    }
 
     /// Builds a client for one store, as seen from `ctx.object_namespace`.
     async fn new_client(

@@ -1,10 +1,23 @@
 //! The one place that maps a store's `spec.provider` key to its provider implementation.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use shared::api::v1::SecretStoreSpec;
 
-use super::{Provider, ProviderError};
+use super::{Provider, ProviderError, fake::FakeProvider, kubernetes::KubernetesProvider};
+
+/// Providers are process-wide singletons: the fake provider keeps pushed values per store across
+/// client builds, as ESO's does.
+fn fake() -> Arc<dyn Provider> {
+    static P: OnceLock<Arc<FakeProvider>> = OnceLock::new();
+    P.get_or_init(|| Arc::new(FakeProvider::new())).clone()
+}
+
+fn kubernetes() -> Arc<dyn Provider> {
+    static P: OnceLock<Arc<KubernetesProvider>> = OnceLock::new();
+    P.get_or_init(|| Arc::new(KubernetesProvider::new()))
+        .clone()
+}
 
 /// Returns the provider configured in `spec`, or an error naming an unsupported provider key.
 pub fn provider_for(spec: &SecretStoreSpec) -> Result<Arc<dyn Provider>, ProviderError> {
@@ -13,6 +26,8 @@ pub fn provider_for(spec: &SecretStoreSpec) -> Result<Arc<dyn Provider>, Provide
         [] => Err(ProviderError::InvalidConfig(
             "no provider configured in spec.provider".into(),
         )),
+        ["fake"] => Ok(fake()),
+        ["kubernetes"] => Ok(kubernetes()),
         [key] => Err(ProviderError::InvalidConfig(format!(
             "provider {key} is not supported by this operator"
         ))),

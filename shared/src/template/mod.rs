@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt as stdfmt;
 
 mod ast;
+pub mod eso;
 mod exec;
 mod fmt;
 mod funcs;

@@ -1,0 +1,91 @@
+//! The status a store reconcile should leave behind: a pure function of the old status and the
+//! validation outcome, so "nothing changed ⇒ no write" is decided without the API server.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use shared::api::v1::{
+    REASON_INVALID_PROVIDER_CONFIG, REASON_VALID, REASON_VALIDATION_UNKNOWN, STORE_CONDITION_READY,
+    SecretStoreCapabilities, SecretStoreStatus, SecretStoreStatusCondition,
+};
+
+/// What validating a store found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The provider client could not be built.
+    ClientFailed,
+    /// `validate()` returned an error.
+    ValidateFailed,
+    /// The provider cannot tell (Ready=True, `ValidationUnknown`).
+    Unknown,
+    /// Validated.
+    Valid,
+}
+
+impl Outcome {
+    /// (status, reason, message) of the Ready condition, as ESO writes them.
+    pub fn condition(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Outcome::ClientFailed => (
+                "False",
+                REASON_INVALID_PROVIDER_CONFIG,
+                "unable to create client",
+            ),
+            Outcome::ValidateFailed => (
+                "False",
+                REASON_INVALID_PROVIDER_CONFIG,
+                "unable to validate store",
+            ),
+            Outcome::Unknown => (
+                "True",
+                REASON_VALIDATION_UNKNOWN,
+                "could not determine validation status",
+            ),
+            Outcome::Valid => ("True", REASON_VALID, "store validated"),
+        }
+    }
+}
+
+/// The new status: the Ready condition replaced (keeping `lastTransitionTime` while its status
+/// does not flip, and untouched entirely when nothing about it changed), capabilities set when the
+/// store is usable (Valid or ValidationUnknown) and kept otherwise.
+pub fn desired_status(
+    current: Option<&SecretStoreStatus>,
+    outcome: Outcome,
+    capabilities: SecretStoreCapabilities,
+    now: Time,
+) -> SecretStoreStatus {
+    let mut status = current.cloned().unwrap_or_default();
+    let (cond_status, reason, message) = outcome.condition();
+    let conditions = status.conditions.get_or_insert_with(Vec::new);
+    let existing = conditions
+        .iter()
+        .find(|c| c.type_ == STORE_CONDITION_READY)
+        .cloned();
+    let unchanged = existing.as_ref().is_some_and(|c| {
+        c.status == cond_status
+            && c.reason.as_deref() == Some(reason)
+            && c.message.as_deref() == Some(message)
+    });
+    if !unchanged {
+        let last_transition_time = match &existing {
+            Some(c) if c.status == cond_status => c.last_transition_time.clone(),
+            _ => Some(now),
+        };
+        conditions.retain(|c| c.type_ != STORE_CONDITION_READY);
+        conditions.push(SecretStoreStatusCondition {
+            type_: STORE_CONDITION_READY.into(),
+            status: cond_status.into(),
+            reason: Some(reason.into()),
+            message: Some(message.into()),
+            last_transition_time,
+        });
+    }
+    if matches!(outcome, Outcome::Valid | Outcome::Unknown) {
+        status.capabilities = Some(capabilities);
+    }
+    status
+}
+
+/// Whether writing `new` would change anything.
+pub fn status_changed(old: Option<&SecretStoreStatus>, new: &SecretStoreStatus) -> bool {
+    old != Some(new)
+}
