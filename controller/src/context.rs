@@ -160,6 +160,39 @@ impl Context {
     }
 }
 
+/// Adds (`present`) or removes finalizer `name` with a merge patch guarded by the object's
+/// resourceVersion (ESO patches finalizers the same way). Returns whether a write happened.
+pub async fn set_finalizer<K>(
+    api: &kube::Api<K>,
+    obj: &K,
+    name: &str,
+    present: bool,
+) -> Result<bool, kube::Error>
+where
+    K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let mut finalizers = obj.meta().finalizers.clone().unwrap_or_default();
+    if finalizers.iter().any(|f| f == name) == present {
+        return Ok(false);
+    }
+    if present {
+        finalizers.push(name.to_string());
+    } else {
+        finalizers.retain(|f| f != name);
+    }
+    let patch = serde_json::json!({"metadata": {
+        "finalizers": finalizers,
+        "resourceVersion": obj.meta().resource_version,
+    }});
+    api.patch(
+        &obj.name_any(),
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(patch),
+    )
+    .await?;
+    Ok(true)
+}
+
 /// `namespace/name` of an object, for logs and backoff bookkeeping.
 pub fn key_of<K: Resource>(obj: &K) -> String {
     format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any())

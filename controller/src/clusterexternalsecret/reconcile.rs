@@ -8,7 +8,6 @@ use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
-use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde_json::json;
 use shared::api::v1::{
@@ -18,7 +17,7 @@ use shared::api::v1::{
 use shared::duration::GoDuration;
 
 use super::selector::target_namespaces;
-use crate::context::key_of;
+use crate::context::{key_of, set_finalizer};
 use crate::externalsecret::reconcile::ANNOTATION_FORCE_SYNC;
 use crate::metrics::{self, Kind};
 
@@ -117,18 +116,21 @@ pub async fn reconcile(
     let started = Instant::now();
     let name = ces.name_any();
     let api: Api<ClusterExternalSecret> = Api::all(ctx.client.clone());
-    let result = finalizer(&api, FINALIZER, ces, |event| async {
-        match event {
-            Finalizer::Apply(ces) => apply(&ces, &ctx).await,
-            Finalizer::Cleanup(ces) => cleanup(&ces, &ctx).await,
+    let result = if ces.metadata.deletion_timestamp.is_some() {
+        match cleanup(&ces, &ctx).await {
+            Ok(action) => set_finalizer(&api, ces.as_ref(), FINALIZER, false)
+                .await
+                .map(|_| action)
+                .map_err(Error::from),
+            Err(e) => Err(e),
         }
-    })
-    .await
-    .map_err(|e| match e {
-        kube::runtime::finalizer::Error::ApplyFailed(e)
-        | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
-        other => Error::Finalizer(other.to_string()),
-    });
+    } else {
+        match set_finalizer(&api, ces.as_ref(), FINALIZER, true).await {
+            Ok(true) => Ok(Action::await_change()),
+            Ok(false) => apply(&ces, &ctx).await,
+            Err(e) => Err(Error::from(e)),
+        }
+    };
     metrics::reconcile_duration(Kind::ClusterExternalSecret, &name, "", started.elapsed());
     result
 }

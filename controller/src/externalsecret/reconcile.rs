@@ -9,7 +9,6 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{ListParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
-use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::{Api, ResourceExt};
 use serde_json::json;
 use shared::api::v1::{
@@ -28,7 +27,7 @@ use super::conditions::{Cond, set_condition};
 use super::data::{self, FetchError, SourceError, Sources};
 use super::refresh::{self, Decision};
 use super::{generators, template};
-use crate::context::{Context, key_of};
+use crate::context::{Context, key_of, set_finalizer};
 use crate::metrics::{self, Kind};
 use crate::provider::SecretsClient;
 use crate::secrets::LABEL_CREATED_BY;
@@ -88,18 +87,22 @@ pub async fn reconcile(es: Arc<ExternalSecret>, ctx: Arc<Context>) -> Result<Act
     let ns = es.namespace().unwrap_or_default();
     metrics::sync_call(&name, &ns);
     let api: Api<ExternalSecret> = Api::namespaced(ctx.client.clone(), &ns);
-    let result = finalizer(&api, FINALIZER, es, |event| async {
-        match event {
-            Finalizer::Apply(es) => sync(&es, &ctx).await,
-            Finalizer::Cleanup(es) => cleanup(&es, &ctx).await,
+    let result = if es.metadata.deletion_timestamp.is_some() {
+        match cleanup(&es, &ctx).await {
+            Ok(action) => set_finalizer(&api, es.as_ref(), FINALIZER, false)
+                .await
+                .map(|_| action)
+                .map_err(Error::from),
+            Err(e) => Err(e),
         }
-    })
-    .await
-    .map_err(|e| match e {
-        kube::runtime::finalizer::Error::ApplyFailed(e)
-        | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
-        other => Error::Finalizer(other.to_string()),
-    });
+    } else {
+        match set_finalizer(&api, es.as_ref(), FINALIZER, true).await {
+            // The finalizer write is a metadata change: the watch brings the object back.
+            Ok(true) => Ok(Action::await_change()),
+            Ok(false) => sync(&es, &ctx).await,
+            Err(e) => Err(Error::from(e)),
+        }
+    };
     metrics::reconcile_duration(Kind::ExternalSecret, &name, &ns, started.elapsed());
     if result.is_err() {
         metrics::sync_error(&name, &ns);
