@@ -80,9 +80,10 @@ impl Env {
     pub async fn namespace_with(&self, name: &str, metadata: Value) {
         let mut meta = metadata;
         meta["name"] = json!(name);
-        let ns: Namespace =
-            serde_json::from_value(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": meta}))
-                .expect("namespace");
+        let ns: Namespace = serde_json::from_value(
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": meta}),
+        )
+        .expect("namespace");
         let api: Api<Namespace> = Api::all(self.client.clone());
         match api.create(&PostParams::default(), &ns).await {
             Ok(_) => {}
@@ -106,7 +107,9 @@ impl Env {
         let api: Api<SecretStore> = Api::namespaced(self.client.clone(), ns);
         match api.get_opt(name).await.expect("get store") {
             None => {
-                api.create(&PostParams::default(), &store).await.expect("create store");
+                api.create(&PostParams::default(), &store)
+                    .await
+                    .expect("create store");
             }
             Some(_) => {
                 api.patch(
@@ -201,14 +204,22 @@ impl Env {
     }
 
     /// Waits for the ExternalSecret's Ready condition to have `status` and `reason`.
-    pub async fn wait_ready(&self, ns: &str, name: &str, status: &str, reason: &str) -> ExternalSecret {
+    pub async fn wait_ready(
+        &self,
+        ns: &str,
+        name: &str,
+        status: &str,
+        reason: &str,
+    ) -> ExternalSecret {
         let what = format!("{ns}/{name} Ready={status} reason={reason}");
         let found = tokio::time::timeout(TIMEOUT, self.poll_ready(ns, name, status, reason)).await;
         match found {
             Ok(es) => es,
             Err(_) => panic!(
                 "timed out waiting for {what}; last seen: {:?}",
-                self.get_es(ns, name).await.map(|e| (e.metadata.finalizers, e.status))
+                self.get_es(ns, name)
+                    .await
+                    .map(|e| (e.metadata.finalizers, e.status))
             ),
         }
     }
@@ -230,7 +241,12 @@ impl Env {
     }
 
     /// Waits until the Secret exists and `check` accepts it.
-    pub async fn wait_secret(&self, ns: &str, name: &str, check: impl Fn(&Secret) -> bool) -> Secret {
+    pub async fn wait_secret(
+        &self,
+        ns: &str,
+        name: &str,
+        check: impl Fn(&Secret) -> bool,
+    ) -> Secret {
         eventually(&format!("secret {ns}/{name}"), || async {
             self.secret(ns, name).await.filter(|s| check(s))
         })
@@ -274,7 +290,10 @@ pub fn data_of(s: &Secret) -> std::collections::BTreeMap<String, String> {
 
 /// Expected data.
 pub fn kv(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 pub fn label<'a>(s: &'a Secret, key: &str) -> Option<&'a str> {
@@ -282,5 +301,9 @@ pub fn label<'a>(s: &'a Secret, key: &str) -> Option<&'a str> {
 }
 
 pub fn annotation<'a>(s: &'a Secret, key: &str) -> Option<&'a str> {
-    s.metadata.annotations.as_ref()?.get(key).map(String::as_str)
+    s.metadata
+        .annotations
+        .as_ref()?
+        .get(key)
+        .map(String::as_str)
 }
