@@ -1,11 +1,15 @@
 //! The controller deployment as a library, so the binary, `render` and the end-to-end tests run the
 //! same reconcilers in-process.
 
+pub mod cli;
 pub mod clusterexternalsecret;
 pub mod context;
 pub mod externalsecret;
+pub mod health;
+pub mod leader;
 pub mod metrics;
 pub mod provider;
+pub mod render;
 pub mod secrets;
 pub mod stores;
 

@@ -71,3 +71,14 @@ pub fn forget(kind: Kind, name: &str, namespace: &str) {
         .set(0.0);
     }
 }
+
+/// `/metrics` in the Prometheus text format.
+pub fn router(handle: metrics_exporter_prometheus::PrometheusHandle) -> axum::Router {
+    axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let handle = handle.clone();
+            async move { handle.render() }
+        }),
+    )
+}
