@@ -143,6 +143,10 @@ impl SecretsClient for FakeClient {
         r: &ExternalSecretDataRemoteRef,
     ) -> Result<SecretMap, ProviderError> {
         let out = self.read(r).and_then(|value| {
+            // Go unmarshals `null` into a nil map without error.
+            if value.trim() == "null" {
+                return Ok(SecretMap::new());
+            }
             let fields = shared::gjson::object_fields(&value).ok_or_else(|| {
                 ProviderError::Other("unable to unmarshal secret: not a JSON object".into())
             })?;

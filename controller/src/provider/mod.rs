@@ -11,9 +11,12 @@ pub mod metrics;
 pub mod refs;
 pub mod registry;
 
+/// Re-exported so providers outside this crate (tests, wrappers) implement the traits with the
+/// same macro.
+pub use async_trait::async_trait;
+
 use std::collections::BTreeMap;
 
-use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Secret;
 use shared::api::v1::{
     ExternalSecretDataRemoteRef, ExternalSecretFind, SecretStoreCapabilities, SecretStoreKind,

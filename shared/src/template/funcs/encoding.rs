@@ -57,7 +57,7 @@ pub(crate) fn bytes(v: &Value) -> Vec<u8> {
     v.str_bytes().map(<[u8]>::to_vec).unwrap_or_default()
 }
 
-fn go_b64_error(e: &base64::DecodeError) -> String {
+pub(crate) fn go_b64_error(e: &base64::DecodeError) -> String {
     let pos = match e {
         base64::DecodeError::InvalidByte(p, _) => *p,
         base64::DecodeError::InvalidLength(p) => *p,

@@ -7,16 +7,20 @@ use std::sync::OnceLock;
 
 use super::value::Value;
 
+pub(crate) mod aes;
 pub(crate) mod builtin;
 pub(crate) mod crypto;
 pub(crate) mod dates;
+pub(crate) mod der;
 pub(crate) mod dicts;
 pub(crate) mod encoding;
 pub(crate) mod json;
+pub(crate) mod keys;
 pub(crate) mod lists;
 pub(crate) mod math;
 pub(crate) mod pem;
 pub(crate) mod strings;
+pub(crate) mod x509;
 pub(crate) mod yaml;
 
 /// Go parameter types, as far as the data model can tell them apart.
@@ -121,6 +125,9 @@ fn all_tables() -> Vec<&'static [FuncDef]> {
         dates::FUNCS,
         crypto::FUNCS,
         pem::FUNCS,
+        aes::FUNCS,
+        keys::FUNCS,
+        x509::FUNCS,
     ]
 }
 

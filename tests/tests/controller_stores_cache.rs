@@ -1,0 +1,243 @@
+//! ClientCache: one client per store generation, single-flight reads, short reuse window, and
+//! errors never outliving their flight. A counting provider wraps the fake provider.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use controller::provider::fake::FakeProvider;
+use controller::provider::{
+    Capabilities, ClientContext, Provider, ProviderError, SecretMap, SecretsClient, StoreInfo,
+    ValidationResult, async_trait,
+};
+use controller::stores::{ClientCache, ResolvedStore};
+use k8s_openapi::api::core::v1::Secret;
+use serde_json::json;
+use shared::api::v1::{
+    ExternalSecretDataRemoteRef, ExternalSecretFind, SecretStoreKind, SecretStoreSpec,
+};
+use shared::api::v1alpha1::PushSecretData;
+use shared::secret_value::SecretValue;
+
+#[derive(Default)]
+struct Counts {
+    builds: AtomicUsize,
+    reads: AtomicUsize,
+}
+
+/// The fake provider, counting client builds and reads; each read takes 50 ms so concurrent
+/// callers overlap.
+struct Counting {
+    inner: FakeProvider,
+    counts: Arc<Counts>,
+}
+
+struct CountingClient {
+    inner: Box<dyn SecretsClient>,
+    counts: Arc<Counts>,
+}
+
+#[async_trait]
+impl Provider for Counting {
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+    async fn new_client(
+        &self,
+        ctx: &ClientContext,
+    ) -> Result<Box<dyn SecretsClient>, ProviderError> {
+        self.counts.builds.fetch_add(1, Ordering::SeqCst);
+        Ok(Box::new(CountingClient {
+            inner: self.inner.new_client(ctx).await?,
+            counts: self.counts.clone(),
+        }))
+    }
+}
+
+impl CountingClient {
+    async fn slow(&self) {
+        self.counts.reads.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[async_trait]
+impl SecretsClient for CountingClient {
+    async fn get_secret(
+        &self,
+        r: &ExternalSecretDataRemoteRef,
+    ) -> Result<SecretValue, ProviderError> {
+        self.slow().await;
+        self.inner.get_secret(r).await
+    }
+    async fn get_secret_map(
+        &self,
+        r: &ExternalSecretDataRemoteRef,
+    ) -> Result<SecretMap, ProviderError> {
+        self.slow().await;
+        self.inner.get_secret_map(r).await
+    }
+    async fn get_all_secrets(&self, f: &ExternalSecretFind) -> Result<SecretMap, ProviderError> {
+        self.slow().await;
+        self.inner.get_all_secrets(f).await
+    }
+    async fn push_secret(&self, s: &Secret, d: &PushSecretData) -> Result<(), ProviderError> {
+        self.inner.push_secret(s, d).await
+    }
+    async fn validate(&self) -> Result<ValidationResult, ProviderError> {
+        self.inner.validate().await
+    }
+}
+
+fn offline_kube() -> kube::Client {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    kube::Client::try_from(kube::Config::new("http://127.0.0.1:9".parse().unwrap())).unwrap()
+}
+
+fn store(counts: &Arc<Counts>, generation: i64) -> ResolvedStore {
+    let spec: SecretStoreSpec = serde_json::from_value(json!({"provider": {"fake": {"data": [
+        {"key": "a", "value": "A"},
+        {"key": "b", "value": "B"},
+        {"key": "m", "value": "{\"x\":\"y\"}"},
+    ]}}}))
+    .unwrap();
+    ResolvedStore {
+        info: StoreInfo {
+            kind: SecretStoreKind::SecretStore,
+            name: "s".into(),
+            namespace: Some("default".into()),
+            uid: "uid-1".into(),
+            generation,
+            spec,
+        },
+        provider: Arc::new(Counting {
+            inner: FakeProvider::new(),
+            counts: counts.clone(),
+        }),
+    }
+}
+
+fn key(k: &str) -> ExternalSecretDataRemoteRef {
+    ExternalSecretDataRemoteRef {
+        key: k.into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn concurrent_identical_reads_make_one_provider_call() {
+    let counts = Arc::new(Counts::default());
+    let cache = ClientCache::new();
+    let kube = offline_kube();
+    let s = store(&counts, 1);
+    let reads = (0..20).map(|_| {
+        let (cache, kube, s) = (cache.clone(), kube.clone(), s.clone());
+        tokio::spawn(async move {
+            let c = cache.client(&kube, &s, "default").await.unwrap();
+            c.get_secret(&key("a")).await.unwrap()
+        })
+    });
+    for r in futures::future::join_all(reads).await {
+        assert_eq!(r.unwrap().as_bytes(), b"A");
+    }
+    assert_eq!(counts.builds.load(Ordering::SeqCst), 1);
+    assert_eq!(counts.reads.load(Ordering::SeqCst), 1);
+
+    // Distinct keys and distinct call kinds are separate calls.
+    let c = cache.client(&kube, &s, "default").await.unwrap();
+    let (kb, km) = (key("b"), key("m"));
+    let (b, m) = tokio::join!(c.get_secret(&kb), c.get_secret_map(&km));
+    assert_eq!(b.unwrap().as_bytes(), b"B");
+    assert_eq!(m.unwrap()["x"].as_bytes(), b"y");
+    assert_eq!(counts.reads.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn finished_reads_are_reused_only_within_the_window() {
+    let counts = Arc::new(Counts::default());
+    let cache = ClientCache::with_windows(Duration::from_millis(300), Duration::from_secs(60));
+    let kube = offline_kube();
+    let c = cache
+        .client(&kube, &store(&counts, 1), "default")
+        .await
+        .unwrap();
+    c.get_secret(&key("a")).await.unwrap();
+    c.get_secret(&key("a")).await.unwrap();
+    assert_eq!(counts.reads.load(Ordering::SeqCst), 1);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    c.get_secret(&key("a")).await.unwrap();
+    assert_eq!(counts.reads.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn errors_are_shared_by_the_flight_but_not_cached() {
+    let counts = Arc::new(Counts::default());
+    let cache = ClientCache::with_windows(Duration::from_secs(60), Duration::from_secs(60));
+    let kube = offline_kube();
+    let c = cache
+        .client(&kube, &store(&counts, 1), "default")
+        .await
+        .unwrap();
+    let absent = key("absent");
+    let (x, y) = tokio::join!(c.get_secret(&absent), c.get_secret(&absent));
+    assert!(matches!(x, Err(ProviderError::NoSecret)));
+    assert!(matches!(y, Err(ProviderError::NoSecret)));
+    assert_eq!(counts.reads.load(Ordering::SeqCst), 1);
+    // The next read asks again even though the window is long.
+    assert!(c.get_secret(&key("absent")).await.is_err());
+    assert_eq!(counts.reads.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn clients_are_rebuilt_only_when_the_store_generation_changes() {
+    let counts = Arc::new(Counts::default());
+    let cache = ClientCache::new();
+    let kube = offline_kube();
+    cache
+        .client(&kube, &store(&counts, 1), "default")
+        .await
+        .unwrap();
+    cache
+        .client(&kube, &store(&counts, 1), "default")
+        .await
+        .unwrap();
+    assert_eq!(counts.builds.load(Ordering::SeqCst), 1);
+    cache
+        .client(&kube, &store(&counts, 2), "default")
+        .await
+        .unwrap();
+    assert_eq!(counts.builds.load(Ordering::SeqCst), 2);
+    // The old generation's client was dropped.
+    assert_eq!(cache.len(), 1);
+    // Another object namespace gets its own client (referent auth differs per namespace).
+    cache
+        .client(&kube, &store(&counts, 2), "other")
+        .await
+        .unwrap();
+    assert_eq!(counts.builds.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn a_push_makes_the_next_read_ask_the_provider() {
+    let counts = Arc::new(Counts::default());
+    let cache = ClientCache::with_windows(Duration::from_secs(60), Duration::from_secs(60));
+    let kube = offline_kube();
+    let c = cache
+        .client(&kube, &store(&counts, 1), "default")
+        .await
+        .unwrap();
+    assert!(c.get_secret(&key("pushed")).await.is_err());
+    let secret: Secret = serde_json::from_value(json!({"data": {"k": "dmFsdWU="}})).unwrap();
+    let data: PushSecretData = serde_json::from_value(
+        json!({"match": {"secretKey": "k", "remoteRef": {"remoteKey": "pushed"}}}),
+    )
+    .unwrap();
+    c.get_secret(&key("a")).await.unwrap();
+    c.push_secret(&secret, &data).await.unwrap();
+    assert_eq!(
+        c.get_secret(&key("pushed")).await.unwrap().as_bytes(),
+        b"value"
+    );
+    c.get_secret(&key("a")).await.unwrap();
+    assert_eq!(counts.reads.load(Ordering::SeqCst), 4);
+}
