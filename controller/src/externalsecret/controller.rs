@@ -35,15 +35,11 @@ pub fn es_predicate(es: &ExternalSecret) -> Option<u64> {
 }
 
 /// A future that resolves once `stop` turns true (or its sender is gone).
-pub fn stopped(
-    stop: watch::Receiver<bool>,
-) -> impl std::future::Future<Output = ()> + Send + Sync + 'static {
-    async move {
-        let mut stop = stop;
-        while !*stop.borrow() {
-            if stop.changed().await.is_err() {
-                break;
-            }
+pub async fn stopped(stop: watch::Receiver<bool>) {
+    let mut stop = stop;
+    while !*stop.borrow() {
+        if stop.changed().await.is_err() {
+            break;
         }
     }
 }

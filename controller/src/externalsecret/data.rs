@@ -70,7 +70,7 @@ pub enum FetchError {
         what: String,
         /// The failure.
         #[source]
-        source: SourceError,
+        source: Box<SourceError>,
     },
     /// Key conversion, rewrite, validation or decoding failed.
     #[error("{what}: {source}")]
@@ -89,10 +89,11 @@ impl FetchError {
     pub fn reason(&self) -> &'static str {
         match self {
             FetchError::Policy(_) => shared::policy::POLICY_VIOLATION_REASON,
-            FetchError::Source {
-                source: SourceError::Provider(ProviderError::Policy(_)),
-                ..
-            } => shared::policy::POLICY_VIOLATION_REASON,
+            FetchError::Source { source, .. }
+                if matches!(**source, SourceError::Provider(ProviderError::Policy(_))) =>
+            {
+                shared::policy::POLICY_VIOLATION_REASON
+            }
             _ => shared::api::v1::REASON_SECRET_SYNCED_ERROR,
         }
     }
@@ -186,7 +187,7 @@ pub async fn fetch(
         let what = format!("spec.dataFrom[{i}]");
         let source_err = |source: SourceError| FetchError::Source {
             what: what.clone(),
-            source,
+            source: Box::new(source),
         };
         let rewrites = item.rewrite.as_deref().unwrap_or_default();
         if let Some(generator) = item
@@ -261,7 +262,7 @@ pub async fn fetch(
             .await
             .map_err(|source| FetchError::Source {
                 what: what.clone(),
-                source,
+                source: Box::new(source),
             })?;
         let value = match client.get_secret(&item.remote_ref).await {
             Ok(v) => v,
@@ -274,7 +275,7 @@ pub async fn fetch(
             Err(e) => {
                 return Err(FetchError::Source {
                     what,
-                    source: SourceError::Provider(e),
+                    source: Box::new(SourceError::Provider(e)),
                 });
             }
         };

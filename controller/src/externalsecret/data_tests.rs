@@ -248,10 +248,8 @@ async fn missing_remote_secrets_depend_on_deletion_policy() {
         .expect_err("retain makes it an error");
     assert!(matches!(
         err,
-        FetchError::Source {
-            source: SourceError::Provider(ProviderError::NoSecret),
-            ..
-        }
+        FetchError::Source { ref source, .. }
+            if matches!(**source, SourceError::Provider(ProviderError::NoSecret))
     ));
 }
 
