@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::Client;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -89,8 +89,14 @@ pub struct Context {
     pub recorder: Recorder,
     /// Cache of managed Secrets (label `reconcile.external-secrets.io/managed=true`).
     pub secrets: Store<Secret>,
+    /// Cache of Namespaces (policy annotations).
+    pub namespaces: Store<Namespace>,
     /// Consecutive failures per object, for the error backoff.
     failures: Mutex<HashMap<String, u32>>,
+    /// Last successful sync per object (syncedResourceVersion, refreshTime) as written by this
+    /// process: a reconcile triggered by our own Secret write can run before the status write
+    /// reaches the cache, and must not sync again because of that.
+    synced: Mutex<HashMap<String, (String, k8s_openapi::apimachinery::pkg::apis::meta::v1::Time)>>,
 }
 
 impl Context {
@@ -100,6 +106,7 @@ impl Context {
         config: Config,
         stores: Arc<dyn StoreAccess>,
         secrets: Store<Secret>,
+        namespaces: Store<Namespace>,
     ) -> Self {
         let recorder = Recorder::new(
             client.clone(),
@@ -114,7 +121,9 @@ impl Context {
             stores,
             recorder,
             secrets,
+            namespaces,
             failures: Mutex::new(HashMap::new()),
+            synced: Mutex::new(HashMap::new()),
         }
     }
 
@@ -151,6 +160,37 @@ impl Context {
         *n = n.saturating_add(1);
         let secs = 1u64.checked_shl(n.saturating_sub(1)).unwrap_or(u64::MAX);
         Duration::from_secs(secs.min(420))
+    }
+
+    /// Remembers a sync this process wrote to the status of `key`.
+    pub fn remember_sync(
+        &self,
+        key: &str,
+        version: String,
+        at: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time,
+    ) {
+        let mut synced = self.synced.lock().unwrap_or_else(|p| p.into_inner());
+        synced.insert(key.to_string(), (version, at));
+    }
+
+    /// Forgets what [`Context::remember_sync`] recorded (object deleted).
+    pub fn forget_sync(&self, key: &str) {
+        let mut synced = self.synced.lock().unwrap_or_else(|p| p.into_inner());
+        synced.remove(key);
+    }
+
+    /// The sync bookkeeping of `key` if it is newer than what `current` (from the cache) says.
+    pub fn newer_sync(
+        &self,
+        key: &str,
+        current: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>,
+    ) -> Option<(String, k8s_openapi::apimachinery::pkg::apis::meta::v1::Time)> {
+        let synced = self.synced.lock().unwrap_or_else(|p| p.into_inner());
+        let (version, at) = synced.get(key)?;
+        match current {
+            Some(t) if t.0 >= at.0 => None,
+            _ => Some((version.clone(), at.clone())),
+        }
     }
 
     /// Forgets the failures of `key` after a success.

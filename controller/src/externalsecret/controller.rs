@@ -6,7 +6,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -82,8 +82,26 @@ pub async fn run(
     .reflect(secret_writer)
     .touched_objects();
 
+    let (ns_reader, ns_writer) = reflector::store::<Namespace>();
+    let ns_config = match &ns {
+        Some(ns) => watcher::Config::default().fields(&format!("metadata.name={ns}")),
+        None => watcher::Config::default(),
+    };
+    let ns_watch = tokio::spawn(
+        watcher(Api::<Namespace>::all(client.clone()), ns_config)
+            .default_backoff()
+            .reflect(ns_writer)
+            .for_each(|_| std::future::ready(())),
+    );
+
     let concurrency = config.concurrent.max(1);
-    let ctx = Arc::new(Context::new(client, config, stores, secret_reader));
+    let ctx = Arc::new(Context::new(
+        client,
+        config,
+        stores,
+        secret_reader,
+        ns_reader,
+    ));
     let lookup = es_reader.clone();
     Controller::for_stream(es_stream, es_reader)
         .with_config(controller::Config::default().concurrency(concurrency))
@@ -104,6 +122,7 @@ pub async fn run(
         .run(reconcile, error_policy, ctx)
         .for_each(|_| std::future::ready(()))
         .await;
+    ns_watch.abort();
 }
 
 #[cfg(test)]

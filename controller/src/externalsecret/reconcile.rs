@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{ListParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
+use kube::runtime::reflector::ObjectRef;
 use kube::{Api, ResourceExt};
 use serde_json::json;
 use shared::api::v1::{
@@ -120,6 +121,7 @@ pub fn error_policy(es: Arc<ExternalSecret>, err: &Error, ctx: Arc<Context>) -> 
 async fn cleanup(es: &ExternalSecret, ctx: &Context) -> Result<Action, Error> {
     let ns = es.namespace().unwrap_or_default();
     metrics::forget(Kind::ExternalSecret, &es.name_any(), &ns);
+    ctx.forget_sync(&key_of(es));
     if es.spec.effective_deletion_policy() != DeletionPolicy::Delete {
         return Ok(Action::await_change());
     }
@@ -195,9 +197,14 @@ async fn target_secret(ctx: &Context, ns: &str, name: &str) -> Result<Option<Sec
 }
 
 async fn namespace_policy(ctx: &Context, ns: &str) -> Result<NamespacePolicy, kube::Error> {
-    let namespace = Api::<Namespace>::all(ctx.client.clone())
-        .get_opt(ns)
-        .await?;
+    let namespace = match ctx.namespaces.get(&ObjectRef::new(ns)) {
+        Some(n) => Some((*n).clone()),
+        None => {
+            Api::<Namespace>::all(ctx.client.clone())
+                .get_opt(ns)
+                .await?
+        }
+    };
     let annotations = namespace
         .and_then(|n| n.metadata.annotations)
         .unwrap_or_default();
@@ -267,6 +274,13 @@ async fn write_status(
             name: es.target_name().map(str::to_string),
         });
     }
+    if outcome.synced {
+        ctx.remember_sync(
+            &key_of(es),
+            refresh::current_resource_version(es),
+            to_k8s(now),
+        );
+    }
     metrics::condition(
         Kind::ExternalSecret,
         &name,
@@ -325,7 +339,17 @@ async fn sync(es: &ExternalSecret, ctx: &Context) -> Result<Action, Error> {
         return Ok(Action::await_change());
     };
     let existing = target_secret(ctx, &ns, &target).await?;
-    let decision = refresh::decide(es, now);
+    let cached_time = es.status.as_ref().and_then(|s| s.refresh_time.as_ref());
+    let decision = match ctx.newer_sync(&key, cached_time) {
+        Some((version, at)) => {
+            let mut view = es.clone();
+            let status = view.status.get_or_insert_with(Default::default);
+            status.synced_resource_version = Some(version);
+            status.refresh_time = Some(at);
+            refresh::decide(&view, now)
+        }
+        None => refresh::decide(es, now),
+    };
     if decision != Decision::Refresh && refresh::is_secret_valid(existing.as_ref(), es) {
         ctx.succeeded(&key);
         return Ok(requeue_for(es, decision, now));
