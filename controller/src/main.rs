@@ -1,7 +1,11 @@
-//! The controller deployment: sync and push reconcilers, providers, metrics, leader election.
+//! The controller deployment: sync reconcilers, store reconcilers, metrics, leader election,
+//! and the offline `render` command.
 
 use clap::{Parser, Subcommand};
+use controller::cli::RunArgs;
+use controller::render::RenderArgs;
 use shared::telemetry::{self, LogFormat};
+use shared::template::Options;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -23,16 +27,38 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the reconcilers against the cluster.
-    Run,
+    Run(Box<RunArgs>),
+    /// Print the Secret an ExternalSecret would produce, without a cluster.
+    Render {
+        #[command(flatten)]
+        args: RenderArgs,
+        /// Left template delimiter.
+        #[arg(long, default_value = "{{")]
+        template_left_delimiter: String,
+        /// Right template delimiter.
+        #[arg(long, default_value = "}}")]
+        template_right_delimiter: String,
+    },
 }
 
-fn main() -> anyhow::Result<()> {
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
     telemetry::install_crypto_provider();
     let cli = Cli::parse();
     telemetry::init_logging(cli.log_format, &cli.loglevel);
     match cli.command {
-        Command::Run => {
-            tracing::info!("controller starting");
+        Command::Run(args) => controller::cli::run(*args).await,
+        Command::Render {
+            args,
+            template_left_delimiter,
+            template_right_delimiter,
+        } => {
+            let opts = Options {
+                left_delim: template_left_delimiter,
+                right_delim: template_right_delimiter,
+            };
+            let out = controller::render::render(&args, &opts).await?;
+            print!("{out}");
             Ok(())
         }
     }
