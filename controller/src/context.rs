@@ -33,6 +33,10 @@ pub struct Config {
     pub enable_secret_stores: bool,
     /// Run the ClusterExternalSecret reconciler.
     pub enable_cluster_external_secrets: bool,
+    /// Run the PushSecret reconciler (and manage store finalizers for it).
+    pub enable_push_secrets: bool,
+    /// Run the ClusterPushSecret reconciler.
+    pub enable_cluster_push_secrets: bool,
     /// Require a store to be Ready before using it.
     pub enable_flood_gate: bool,
     /// How often stores are re-validated.
@@ -53,6 +57,8 @@ impl Default for Config {
             enable_cluster_stores: true,
             enable_secret_stores: true,
             enable_cluster_external_secrets: true,
+            enable_push_secrets: true,
+            enable_cluster_push_secrets: true,
             enable_flood_gate: true,
             store_requeue_interval: Duration::from_secs(300),
             concurrent: 1,
@@ -284,8 +290,8 @@ impl Config {
     }
 }
 
-/// Runs the store reconcilers, the ExternalSecret and the ClusterExternalSecret reconcilers
-/// until `shutdown` resolves.
+/// Runs the store reconcilers, the ExternalSecret, ClusterExternalSecret, PushSecret and
+/// ClusterPushSecret reconcilers until `shutdown` resolves.
 pub async fn run_controllers(
     client: Client,
     config: Config,
@@ -298,10 +304,11 @@ pub async fn run_controllers(
         .wait_ready()
         .await
         .map_err(|e| anyhow::anyhow!("store caches: {e}"))?;
+    let clients = ClientCache::new();
     let stores = Arc::new(IndexedStores::new(
         client.clone(),
-        index,
-        ClientCache::new(),
+        index.clone(),
+        clients.clone(),
     ));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let store_reconcilers = {
@@ -309,9 +316,41 @@ pub async fn run_controllers(
         let stop = crate::externalsecret::controller::stopped(stop_rx.clone());
         let enabled = config.enable_secret_stores || config.enable_cluster_stores;
         let requeue = config.store_requeue_interval;
+        let push_finalizers = config.enable_push_secrets;
         async move {
             if enabled {
-                stores::run(client, &store_cfg, requeue, stop).await;
+                stores::run_with_push_finalizers(
+                    client,
+                    &store_cfg,
+                    requeue,
+                    push_finalizers,
+                    stop,
+                )
+                .await;
+            }
+        }
+    };
+    let push = {
+        let client = client.clone();
+        let stop = crate::externalsecret::controller::stopped(stop_rx.clone());
+        let cfg = crate::pushsecret::PushSecretConfig {
+            namespace: config.namespace.clone(),
+        };
+        let enabled = config.enable_push_secrets;
+        async move {
+            if enabled {
+                crate::pushsecret::run(client, index, clients, cfg, stop).await;
+            }
+        }
+    };
+    let cluster_push = {
+        let client = client.clone();
+        let stop = crate::externalsecret::controller::stopped(stop_rx.clone());
+        // Cluster-scoped fan-out makes no sense in a single-namespace install.
+        let enabled = config.enable_cluster_push_secrets && config.namespace.is_none();
+        async move {
+            if enabled {
+                crate::clusterpushsecret::run(client, stop).await;
             }
         }
     };
@@ -322,11 +361,13 @@ pub async fn run_controllers(
     let stopped = crate::externalsecret::controller::stopped(stop_rx);
     let result = tokio::join!(
         store_reconcilers,
+        push,
+        cluster_push,
         run_controllers_with(client, config, stores, stopped),
         trigger
     );
     watches.abort();
-    result.1
+    result.3
 }
 
 /// Runs every enabled reconciler until `shutdown` resolves, using `stores` for store access.
