@@ -252,12 +252,6 @@ pub fn validate_list_options(ctx: &Ctx, watch: bool) -> ApiResult<()> {
             &["Exact", "NotOlderThan", ""],
         ));
     }
-    if sie.is_some() && !watch {
-        return opts(Cause::forbidden(
-            "sendInitialEvents",
-            "sendInitialEvents is forbidden for list",
-        ));
-    }
     if watch {
         if sie == Some("true") && rvm != "NotOlderThan" {
             return opts(Cause::forbidden(
@@ -273,19 +267,31 @@ pub fn validate_list_options(ctx: &Ctx, watch: bool) -> ApiResult<()> {
         }
         return Ok(());
     }
+    // Like the apiserver's ValidateListOptions, every violation is reported at once.
+    let mut causes = Vec::new();
     if !rvm.is_empty() && rv.is_empty() {
-        return opts(Cause::forbidden(
+        causes.push(Cause::forbidden(
             "resourceVersionMatch",
             "resourceVersionMatch is forbidden unless resourceVersion is provided",
         ));
     }
     if rvm == "Exact" && rv == "0" {
-        return opts(Cause::forbidden(
+        causes.push(Cause::forbidden(
             "resourceVersionMatch",
             "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
         ));
     }
-    Ok(())
+    if sie.is_some() {
+        causes.push(Cause::forbidden(
+            "sendInitialEvents",
+            "sendInitialEvents is forbidden for list",
+        ));
+    }
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(errors::invalid_options("ListOptions", causes))
+    }
 }
 
 pub fn serve(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str) -> ApiResult<Reply> {
