@@ -544,25 +544,27 @@ async fn run_file(
     let http = reqwest::Client::new();
     let mut b = Bindings::default();
     b.map.insert("<pem>".into(), pki.ca_bundle());
-    // A resourceVersion no recorded answer contains came from the recorder's own setup (the
-    // namespace): stand in ours, and rank it with the rest.
-    let answers = serde_json::to_string(
-        &exchanges
-            .iter()
-            .map(|e| {
-                json!([
-                    e["response"],
-                    e["events"],
-                    e["during"],
-                    e["observed_by_webhook"]
-                ])
-            })
-            .collect::<Vec<_>>(),
-    )
-    .unwrap();
+    // A resourceVersion a request sends that no recorded object carries came from the
+    // recorder's own setup (the namespace; answers may only echo it in a message): stand in
+    // ours, and rank it with the rest.
+    let (mut requests, mut answers) = (Vec::new(), Vec::new());
+    for e in &exchanges {
+        requests.push(e["request"].clone());
+        answers.extend([
+            e["response"].clone(),
+            e["events"].clone(),
+            e["observed_by_webhook"].clone(),
+        ]);
+        for d in e["during"].as_array().into_iter().flatten() {
+            requests.push(d["request"].clone());
+            answers.push(d["response"].clone());
+        }
+    }
+    let requests = serde_json::to_string(&requests).unwrap();
+    let answers = serde_json::to_string(&answers).unwrap();
     let mut extra_rvs = BTreeSet::new();
-    if text.contains("<rv:1>")
-        && !answers.contains("<rv:1>")
+    if requests.contains("<rv:1>")
+        && !answers.contains(r#""resourceVersion":"<rv:1>""#)
         && let Some(rv) = setup_rvs.first()
     {
         b.map.insert("<rv:1>".into(), rv.clone());

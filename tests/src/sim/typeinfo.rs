@@ -144,20 +144,9 @@ pub fn object_meta() -> Ty {
             ("annotations", map(s())),
             (
                 "ownerReferences",
-                keyed(
-                    &["uid"],
-                    st(
-                        "v1.OwnerReference",
-                        vec![
-                            ("apiVersion", s()),
-                            ("kind", s()),
-                            ("name", s()),
-                            ("uid", s()),
-                            ("controller", b()),
-                            ("blockOwnerDeletion", b()),
-                        ],
-                    ),
-                ),
+                // OwnerReference is `+structType=atomic`: managedFields own each reference
+                // whole, by its uid key, with no per-field entries.
+                keyed(&["uid"], Ty::Any),
             ),
             ("finalizers", set(s())),
             (

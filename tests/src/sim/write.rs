@@ -737,8 +737,11 @@ pub async fn finish_update(
         }
         count_write(&mut st, &k);
         let stored = if finalize {
-            st.store.put(k.clone(), obj);
-            st.store.remove(&k).unwrap_or(Value::Null)
+            // One etcd delete; the answer is the updated object at the last stored version.
+            st.store.remove(&k);
+            let mut obj = obj;
+            obj["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"].clone();
+            obj
         } else {
             st.store.put(k, obj)
         };
