@@ -160,6 +160,8 @@ impl Bindings {
 
 struct Outcome {
     id: String,
+    /// The continue token our request sent, if any.
+    sent_continue: Option<String>,
     recorded: Value,
     ours: Value,
     /// Our answer's raw text (UUIDs are numbered in text order).
@@ -246,6 +248,7 @@ impl Outcome {
             .unwrap_or_default();
         Outcome {
             id,
+            sent_continue: None,
             recorded,
             ours,
             raw,
@@ -305,69 +308,86 @@ async fn watch(
 
 /// Where the recorded resourceVersion moved because of writes outside the recording: the
 /// apiserver's own activity (it renews its identity Lease every 10 s, among others) also bumps
-/// the global etcd revision. Such a write shows as a rank that appears only as a collection's
-/// resourceVersion (a list's or a BOOKMARK's), never on any object in the whole file. Returns,
-/// per exchange index, how many such writes to replay before it.
+/// the global etcd revision. Such a write shows as a new highest rank that no object carries
+/// anywhere in the file: only a collection's resourceVersion (a list's or a BOOKMARK's) or a
+/// message ("current: X") shows it. Returns, per exchange index, how many such writes to replay
+/// before it.
 fn background_writes(exchanges: &[Value]) -> HashMap<usize, usize> {
+    #[derive(Default)]
+    struct Ranks {
+        /// Where the global resourceVersion shows: collections and messages.
+        global: BTreeSet<u64>,
+        /// resourceVersions of objects.
+        objects: BTreeSet<u64>,
+    }
     fn rank(s: &str) -> Option<u64> {
         s.strip_prefix("<rv:")?.strip_suffix('>')?.parse().ok()
     }
-    fn walk(v: &Value, bookmark: bool, coll: &mut BTreeSet<u64>, obj: &mut BTreeSet<u64>) {
+    fn walk(v: &Value, collection: bool, r: &mut Ranks, re: &regex::Regex) {
         match v {
             Value::Object(m) => {
                 let kind = m.get("kind").and_then(Value::as_str).unwrap_or("");
-                let collection = bookmark || kind.ends_with("List") || kind == "Table";
+                let collection = collection || kind.ends_with("List") || kind == "Table";
                 for (k, c) in m {
-                    match (k.as_str(), c) {
-                        ("metadata", Value::Object(meta)) if collection => {
-                            for (mk, mv) in meta {
-                                match (mk.as_str(), mv.as_str().and_then(rank)) {
-                                    ("resourceVersion", Some(r)) => {
-                                        coll.insert(r);
-                                    }
-                                    _ => walk(mv, false, coll, obj),
+                    if let ("metadata", Value::Object(meta)) = (k.as_str(), c) {
+                        for (mk, mv) in meta {
+                            match (mk.as_str(), mv.as_str().and_then(rank)) {
+                                ("resourceVersion", Some(n)) if collection => {
+                                    r.global.insert(n);
                                 }
+                                ("resourceVersion", Some(n)) => {
+                                    r.objects.insert(n);
+                                }
+                                _ => walk(mv, false, r, re),
                             }
                         }
-                        _ => walk(c, false, coll, obj),
+                    } else {
+                        walk(c, false, r, re);
                     }
                 }
             }
-            Value::Array(a) => a.iter().for_each(|c| walk(c, false, coll, obj)),
+            Value::Array(a) => a.iter().for_each(|c| walk(c, false, r, re)),
             Value::String(s) => {
-                let re = regex::Regex::new(r"<rv:\d+>").unwrap();
-                obj.extend(re.find_iter(s).filter_map(|m| rank(m.as_str())));
+                r.global
+                    .extend(re.find_iter(s).filter_map(|m| rank(m.as_str())));
             }
             _ => {}
         }
     }
-    let per: Vec<(BTreeSet<u64>, BTreeSet<u64>)> = exchanges
+    let re = regex::Regex::new(r"<rv:\d+>").unwrap();
+    let per: Vec<Ranks> = exchanges
         .iter()
         .map(|e| {
-            let (mut coll, mut obj) = (BTreeSet::new(), BTreeSet::new());
-            walk(&e["response"]["body"], false, &mut coll, &mut obj);
-            walk(&e["observed_by_webhook"], false, &mut coll, &mut obj);
+            let mut r = Ranks::default();
+            walk(&e["response"]["body"], false, &mut r, &re);
+            walk(&e["observed_by_webhook"], false, &mut r, &re);
             for d in e["during"].as_array().into_iter().flatten() {
-                walk(&d["response"]["body"], false, &mut coll, &mut obj);
+                walk(&d["response"]["body"], false, &mut r, &re);
             }
             for ev in e["events"].as_array().into_iter().flatten() {
-                walk(&ev["object"], ev["type"] == "BOOKMARK", &mut coll, &mut obj);
+                walk(&ev["object"], ev["type"] == "BOOKMARK", &mut r, &re);
             }
-            (coll, obj)
+            r
         })
         .collect();
-    let on_objects: BTreeSet<u64> = per.iter().flat_map(|(_, o)| o.iter().copied()).collect();
-    let mut seen = BTreeSet::new();
+    let on_objects: BTreeSet<u64> = per.iter().flat_map(|r| r.objects.iter().copied()).collect();
+    let mut highest = 0;
     let mut out = HashMap::new();
-    for (i, (coll, obj)) in per.iter().enumerate() {
-        let n = coll
+    for (i, r) in per.iter().enumerate() {
+        let n = r
+            .global
             .iter()
-            .filter(|r| !on_objects.contains(r) && !seen.contains(*r))
+            .filter(|n| **n > highest && !on_objects.contains(n))
             .count();
-        if n > 0 {
+        if n > 0 && highest > 0 {
             out.insert(i, n);
         }
-        seen.extend(coll.iter().chain(obj).copied());
+        highest = r
+            .global
+            .iter()
+            .chain(&r.objects)
+            .copied()
+            .fold(highest, u64::max);
     }
     out
 }
@@ -581,6 +601,7 @@ async fn run_file(
             let o = observed.pop_front().unwrap_or_default();
             outcomes.push(Outcome {
                 id,
+                sent_continue: None,
                 recorded: json!({"path": ex["webhook_path"], "observed": ex["observed_by_webhook"]}),
                 ours: json!({"path": o.path, "observed": o.review}),
                 raw: o.raw,
@@ -618,10 +639,15 @@ async fn run_file(
             outcomes.push(Outcome::new(id, recorded, ours));
             continue;
         }
+        let sent_continue = ex["request"]["query"]["continue"]
+            .as_str()
+            .map(|c| b.subst(c));
         let ours = response_json(send(&sim, &http, &b, &ex["request"]).await).await;
         observed.extend(webhooks.drain());
         b.learn(&ex["response"]["body"], &ours["body"]);
-        outcomes.push(Outcome::new(id, compared(&ex["response"]), ours));
+        let mut o = Outcome::new(id, compared(&ex["response"]), ours);
+        o.sent_continue = sent_continue;
+        outcomes.push(o);
     }
     // Normalize our answers file-wide, like the recording was.
     let mut n = Normalizer::new();
@@ -633,6 +659,9 @@ async fn run_file(
     let mut matched = 0;
     let mut report = Vec::new();
     for mut o in outcomes {
+        if let Some(c) = &o.sent_continue {
+            n.register_continue(c);
+        }
         if let Some(reason) = skips.get(&o.id) {
             report.push(format!("SKIP {}: {reason}", o.id));
             continue;

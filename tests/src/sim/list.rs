@@ -363,12 +363,20 @@ pub fn serve(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str) -> Ap
         Some(l) if all.len() > l => (all[..l].to_vec(), all.len() - l),
         _ => (all, 0),
     };
+    let filtered = !sel.labels.is_empty() || !sel.fields.is_empty();
     let mut meta = json!({"resourceVersion": list_rv.to_string()});
     if rest > 0
         && let Some(last) = page.last()
     {
         meta["continue"] = json!(encode_continue(list_rv, &sort_key(last)));
-        meta["remainingItemCount"] = json!(rest);
+        // With a selector the storage cannot know how many of the rest would match.
+        if !filtered {
+            meta["remainingItemCount"] = json!(rest);
+        }
+    } else if filtered && rt.is_custom() {
+        // The filtered path sets an empty continue, which an unstructured list keeps (its
+        // metadata map is written in key order).
+        meta = json!({"continue": "", "resourceVersion": list_rv.to_string()});
     }
     output::list_reply(ctx, rt, page, meta)
 }

@@ -107,6 +107,14 @@ impl Normalizer {
         format!("<uid:{n}>")
     }
 
+    /// Numbers a continue token a request sent (the recording numbers tokens by first
+    /// appearance, requests included).
+    pub fn register_continue(&mut self, token: &str) {
+        if !token.is_empty() {
+            self.string(token, "continue");
+        }
+    }
+
     pub fn string(&mut self, s: &str, key: &str) -> String {
         if key == "resourceVersion" {
             return self.rv(s);
