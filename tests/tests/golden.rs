@@ -20,9 +20,10 @@ const RECORDED_WEBHOOK: &str = "127.0.0.1:18443";
 /// Files whose every exchange must match.
 const MUST_MATCH: &[&str] = &["03-", "04-", "09-", "13-"];
 
-/// Matches reached so far (370-373; 08 varies by a few between runs, see README); the test fails
-/// below this (raise it when the simulator improves).
-const RATCHET: usize = 368;
+/// Matches reached so far (deterministic: the earlier run-to-run variation in 08 came from
+/// UUIDs starting with digits being read as resourceVersions in messages). The test fails below
+/// this; raise it when the simulator improves. The goal is 95% of all exchanges (463/487).
+const RATCHET: usize = 443;
 
 /// Only what is needed to find each request body's raw text.
 #[derive(serde::Deserialize)]

@@ -187,7 +187,14 @@ impl Normalizer {
     }
 }
 
-/// Digits followed by `-` start a UUID (a precondition uid), not a resourceVersion.
+/// Digits followed by `-` or more hex start a UUID (a precondition uid), not a resourceVersion.
 fn uuid_prefix(s: &str, c: &regex::Captures) -> bool {
-    c.get(0).is_some_and(|m| s[m.end()..].starts_with('-'))
+    // A UUID can start with digits ("826ab1c2-..."): the number is only a resourceVersion when
+    // nothing word-like follows it.
+    c.get(0).is_some_and(|m| {
+        s[m.end()..]
+            .chars()
+            .next()
+            .is_some_and(|ch| ch == '-' || ch.is_ascii_alphanumeric())
+    })
 }

@@ -247,8 +247,10 @@ fn scalar(v: &Value) -> String {
         Value::String(s) => {
             let plain = !s.is_empty()
                 && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./=+".contains(c))
-                && !s.starts_with(['-', '=', '+'])
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=+:".contains(c))
+                && !s.starts_with(['-', '=', '+', ':'])
+                // `: ` would start a mapping; a colon inside a word is fine (`f:data`).
+                && !s.ends_with(':')
                 && !matches!(
                     s.as_str(),
                     "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n"

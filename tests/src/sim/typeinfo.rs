@@ -526,6 +526,16 @@ fn convert(schema: &Value, go: &str) -> Ty {
         {
             let props = get("properties").and_then(Value::as_object);
             if props.is_none() && preserve {
+                // An object of unknown shape: its fields are tracked one by one (deduced), any
+                // other value stays atomic.
+                if get("type").and_then(Value::as_str) == Some("object") {
+                    return Ty::Struct(Arc::new(StructTy {
+                        go: go.into(),
+                        fields: vec![],
+                        preserve,
+                        value: false,
+                    }));
+                }
                 return Ty::Any;
             }
             let fields = props
