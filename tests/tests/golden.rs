@@ -20,9 +20,10 @@ const RECORDED_WEBHOOK: &str = "127.0.0.1:18443";
 /// Files whose every exchange must match.
 const MUST_MATCH: &[&str] = &["03-", "04-", "09-", "13-"];
 
-/// Matches reached so far (370-373; 08 varies by a few between runs, see README); the test fails
-/// below this (raise it when the simulator improves).
-const RATCHET: usize = 368;
+/// Matches reached so far (deterministic: the earlier run-to-run variation in 08 came from
+/// UUIDs starting with digits being read as resourceVersions in messages). The test fails below
+/// this; raise it when the simulator improves. The goal is 95% of all exchanges (463/487).
+const RATCHET: usize = 443;
 
 /// Only what is needed to find each request body's raw text.
 #[derive(serde::Deserialize)]
@@ -160,6 +161,8 @@ impl Bindings {
 
 struct Outcome {
     id: String,
+    /// The continue token our request sent, if any.
+    sent_continue: Option<String>,
     recorded: Value,
     ours: Value,
     /// Our answer's raw text (UUIDs are numbered in text order).
@@ -219,6 +222,9 @@ async fn response_json(resp: reqwest::Response) -> Value {
     if let Some(ct) = resp.headers().get("content-type") {
         headers.insert("content-type".into(), json!(ct.to_str().unwrap_or("")));
     }
+    if let Some(cc) = resp.headers().get("cache-control") {
+        headers.insert("cache-control".into(), json!(cc.to_str().unwrap_or("")));
+    }
     let warnings: Vec<String> = resp
         .headers()
         .get_all("warning")
@@ -243,6 +249,7 @@ impl Outcome {
             .unwrap_or_default();
         Outcome {
             id,
+            sent_continue: None,
             recorded,
             ours,
             raw,
@@ -288,7 +295,7 @@ async fn watch(
         b.learn(&d["response"]["body"], &r["body"]);
         outcomes.push(Outcome::new(
             format!("{file}#{idx}.during{i}"),
-            d["response"].clone(),
+            compared(&d["response"]),
             r,
         ));
     }
@@ -298,6 +305,101 @@ async fn watch(
         .collect();
     let raw = String::from_utf8_lossy(&buf).into_owned();
     json!({"status": status, "headers": {"content-type": "application/json"}, "events": events, "_raw": raw})
+}
+
+/// Where the recorded resourceVersion moved because of writes outside the recording: the
+/// apiserver's own activity (it renews its identity Lease every 10 s, among others) also bumps
+/// the global etcd revision. Such a write shows as a new highest rank that no object carries
+/// anywhere in the file: only a collection's resourceVersion (a list's or a BOOKMARK's) or a
+/// message ("current: X") shows it. Returns, per exchange index, how many such writes to replay
+/// before it.
+fn background_writes(exchanges: &[Value]) -> HashMap<usize, usize> {
+    #[derive(Default)]
+    struct Ranks {
+        /// Where the global resourceVersion shows: collections and messages.
+        global: BTreeSet<u64>,
+        /// resourceVersions of objects.
+        objects: BTreeSet<u64>,
+    }
+    fn rank(s: &str) -> Option<u64> {
+        s.strip_prefix("<rv:")?.strip_suffix('>')?.parse().ok()
+    }
+    fn walk(v: &Value, collection: bool, r: &mut Ranks, re: &regex::Regex) {
+        match v {
+            Value::Object(m) => {
+                let kind = m.get("kind").and_then(Value::as_str).unwrap_or("");
+                let collection = collection || kind.ends_with("List") || kind == "Table";
+                for (k, c) in m {
+                    if let ("metadata", Value::Object(meta)) = (k.as_str(), c) {
+                        for (mk, mv) in meta {
+                            match (mk.as_str(), mv.as_str().and_then(rank)) {
+                                ("resourceVersion", Some(n)) if collection => {
+                                    r.global.insert(n);
+                                }
+                                ("resourceVersion", Some(n)) => {
+                                    r.objects.insert(n);
+                                }
+                                _ => walk(mv, false, r, re),
+                            }
+                        }
+                    } else {
+                        walk(c, false, r, re);
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|c| walk(c, false, r, re)),
+            Value::String(s) => {
+                r.global
+                    .extend(re.find_iter(s).filter_map(|m| rank(m.as_str())));
+            }
+            _ => {}
+        }
+    }
+    let re = regex::Regex::new(r"<rv:\d+>").unwrap();
+    let per: Vec<Ranks> = exchanges
+        .iter()
+        .map(|e| {
+            let mut r = Ranks::default();
+            walk(&e["response"]["body"], false, &mut r, &re);
+            walk(&e["observed_by_webhook"], false, &mut r, &re);
+            for d in e["during"].as_array().into_iter().flatten() {
+                walk(&d["response"]["body"], false, &mut r, &re);
+            }
+            for ev in e["events"].as_array().into_iter().flatten() {
+                walk(&ev["object"], ev["type"] == "BOOKMARK", &mut r, &re);
+            }
+            r
+        })
+        .collect();
+    let on_objects: BTreeSet<u64> = per.iter().flat_map(|r| r.objects.iter().copied()).collect();
+    let mut highest = 0;
+    let mut out = HashMap::new();
+    for (i, r) in per.iter().enumerate() {
+        let n = r
+            .global
+            .iter()
+            .filter(|n| **n > highest && !on_objects.contains(n))
+            .count();
+        if n > 0 && highest > 0 {
+            out.insert(i, n);
+        }
+        highest = r
+            .global
+            .iter()
+            .chain(&r.objects)
+            .copied()
+            .fold(highest, u64::max);
+    }
+    out
+}
+
+/// The recorded response with only the headers [`response_json`] reads from ours.
+fn compared(response: &Value) -> Value {
+    let mut recorded = response.clone();
+    if let Some(h) = recorded["headers"].as_object_mut() {
+        h.retain(|k, _| k == "content-type" || k == "warning" || k == "cache-control");
+    }
+    recorded
 }
 
 fn baseline_namespaces(exchanges: &[Value]) -> BTreeSet<String> {
@@ -463,30 +565,33 @@ async fn run_file(
     let http = reqwest::Client::new();
     let mut b = Bindings::default();
     b.map.insert("<pem>".into(), pki.ca_bundle());
-    // A resourceVersion no recorded answer contains came from the recorder's own setup (the
-    // namespace): stand in ours, and rank it with the rest.
-    let answers = serde_json::to_string(
-        &exchanges
-            .iter()
-            .map(|e| {
-                json!([
-                    e["response"],
-                    e["events"],
-                    e["during"],
-                    e["observed_by_webhook"]
-                ])
-            })
-            .collect::<Vec<_>>(),
-    )
-    .unwrap();
+    // A resourceVersion a request sends that no recorded object carries came from the
+    // recorder's own setup (the namespace; answers may only echo it in a message): stand in
+    // ours, and rank it with the rest.
+    let (mut requests, mut answers) = (Vec::new(), Vec::new());
+    for e in &exchanges {
+        requests.push(e["request"].clone());
+        answers.extend([
+            e["response"].clone(),
+            e["events"].clone(),
+            e["observed_by_webhook"].clone(),
+        ]);
+        for d in e["during"].as_array().into_iter().flatten() {
+            requests.push(d["request"].clone());
+            answers.push(d["response"].clone());
+        }
+    }
+    let requests = serde_json::to_string(&requests).unwrap();
+    let answers = serde_json::to_string(&answers).unwrap();
     let mut extra_rvs = BTreeSet::new();
-    if text.contains("<rv:1>")
-        && !answers.contains("<rv:1>")
+    if requests.contains("<rv:1>")
+        && !answers.contains(r#""resourceVersion":"<rv:1>""#)
         && let Some(rv) = setup_rvs.first()
     {
         b.map.insert("<rv:1>".into(), rv.clone());
         extra_rvs.extend(rv.parse::<u64>().ok());
     }
+    let background = background_writes(&exchanges);
     let mut observed: std::collections::VecDeque<testwebhooks::Observed> = Default::default();
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut total = 0;
@@ -497,6 +602,7 @@ async fn run_file(
             let o = observed.pop_front().unwrap_or_default();
             outcomes.push(Outcome {
                 id,
+                sent_continue: None,
                 recorded: json!({"path": ex["webhook_path"], "observed": ex["observed_by_webhook"]}),
                 ours: json!({"path": o.path, "observed": o.review}),
                 raw: o.raw,
@@ -513,6 +619,9 @@ async fn run_file(
             continue;
         }
         sim.settle().await;
+        for _ in 0..background.get(&i).copied().unwrap_or(0) {
+            sim.background_write();
+        }
         if ex.get("events").is_some() || ex["during"].is_array() {
             let ours = watch(
                 &sim,
@@ -531,14 +640,15 @@ async fn run_file(
             outcomes.push(Outcome::new(id, recorded, ours));
             continue;
         }
+        let sent_continue = ex["request"]["query"]["continue"]
+            .as_str()
+            .map(|c| b.subst(c));
         let ours = response_json(send(&sim, &http, &b, &ex["request"]).await).await;
         observed.extend(webhooks.drain());
         b.learn(&ex["response"]["body"], &ours["body"]);
-        let mut recorded = ex["response"].clone();
-        if let Some(h) = recorded["headers"].as_object_mut() {
-            h.retain(|k, _| k == "content-type" || k == "warning");
-        }
-        outcomes.push(Outcome::new(id, recorded, ours));
+        let mut o = Outcome::new(id, compared(&ex["response"]), ours);
+        o.sent_continue = sent_continue;
+        outcomes.push(o);
     }
     // Normalize our answers file-wide, like the recording was.
     let mut n = Normalizer::new();
@@ -550,6 +660,9 @@ async fn run_file(
     let mut matched = 0;
     let mut report = Vec::new();
     for mut o in outcomes {
+        if let Some(c) = &o.sent_continue {
+            n.register_continue(c);
+        }
         if let Some(reason) = skips.get(&o.id) {
             report.push(format!("SKIP {}: {reason}", o.id));
             continue;

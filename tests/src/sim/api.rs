@@ -109,24 +109,32 @@ pub fn warning_header(text: &str) -> String {
 }
 
 fn into_response(r: Reply, yaml: bool) -> Response {
-    let mut b = Response::builder()
-        .status(r.code)
-        .header("cache-control", "no-cache, private");
+    let own = |name: &str| r.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+    let mut b = Response::builder().status(r.code);
+    if !own("cache-control") {
+        b = b.header("cache-control", "no-cache, private");
+    }
+    let own_type = own("content-type");
     for w in &r.warnings {
         b = b.header("warning", warning_header(w));
     }
     for (k, v) in &r.headers {
         b = b.header(k.as_str(), v.as_str());
     }
+    let typed = |b: http::response::Builder, ct: &str| {
+        if own_type {
+            b
+        } else {
+            b.header("content-type", ct)
+        }
+    };
     let resp = match r.body {
-        ReplyBody::Json(v) if yaml && r.code < 300 => b
-            .header("content-type", "application/yaml")
-            .body(Body::from(output::to_yaml(&v))),
-        ReplyBody::Json(v) => b
-            .header("content-type", "application/json")
-            .body(Body::from(v.to_string())),
-        ReplyBody::Text(t, ct) => b.header("content-type", ct).body(Body::from(t)),
-        ReplyBody::Stream(s) => b.header("content-type", "application/json").body(s),
+        ReplyBody::Json(v) if yaml && r.code < 300 => {
+            typed(b, "application/yaml").body(Body::from(output::to_yaml(&v)))
+        }
+        ReplyBody::Json(v) => typed(b, "application/json").body(Body::from(v.to_string())),
+        ReplyBody::Text(t, ct) => typed(b, ct).body(Body::from(t)),
+        ReplyBody::Stream(s) => typed(b, "application/json").body(s),
     };
     resp.unwrap_or_else(|_| Response::new(Body::empty()))
 }

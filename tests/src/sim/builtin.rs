@@ -196,6 +196,19 @@ pub fn prepare_create(rt: &ResourceType, obj: &mut Value, now: &str) {
             obj["spec"] = json!({"finalizers": ["kubernetes"]});
             obj["status"] = json!({"phase": "Active"});
         }
+        Builtin::Crd => {
+            // The strategy resets the status; the naming and establishing controllers fill it
+            // in with their own writes.
+            let stored: Vec<Value> = obj["spec"]["versions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|v| v["storage"].as_bool() == Some(true))
+                .map(|v| v["name"].clone())
+                .collect();
+            obj["status"] = json!({"conditions": null, "acceptedNames": {"plural": "", "kind": ""},
+                "storedVersions": stored});
+        }
         Builtin::CoreEvent => {
             for k in ["eventTime", "firstTimestamp", "lastTimestamp"] {
                 if obj.get(k).is_none() {

@@ -169,8 +169,7 @@ pub async fn delete(
             return Ok(r);
         }
         updated["metadata"]["finalizers"] = json!(fins);
-        updated["metadata"]["deletionTimestamp"] = json!(now());
-        updated["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+        mark_deleting(&mut updated);
     }
     if opts.dry_run {
         return reply_obj(updated);
@@ -218,13 +217,23 @@ pub async fn delete_collection(
             }
         } else {
             let mut u = v.clone();
-            u["metadata"]["deletionTimestamp"] = json!(now());
-            u["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+            mark_deleting(&mut u);
             out.push(builtin::present(rt, st.store.put(k, u)));
         }
     }
     shared.wake.notify_one();
     output::list_reply(ctx, rt, out, json!({"resourceVersion": rv.to_string()}))
+}
+
+/// Sets `deletionTimestamp` (grace period 0) on an object that stays around for its finalizers.
+/// Like the apiserver's BeforeDelete, objects that track `generation` get it bumped: controllers
+/// must notice that the object is going away.
+pub fn mark_deleting(obj: &mut Value) {
+    obj["metadata"]["deletionTimestamp"] = json!(now());
+    obj["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+    if let Some(g) = obj["metadata"]["generation"].as_i64().filter(|g| *g > 0) {
+        obj["metadata"]["generation"] = json!(g + 1);
+    }
 }
 
 /// Background loop: runs the controllers whenever something changed.
@@ -248,6 +257,35 @@ pub async fn settle(shared: &Arc<Shared>) {
     }
 }
 
+/// The garbage collector's orphaning patch removes the reference, and with it the reference's
+/// entry from every manager's managedFields (managers left without fields are dropped).
+fn forget_owner_reference(obj: &mut Value, uid: &str, none_left: bool) {
+    let Some(entries) = obj["metadata"]["managedFields"].as_array_mut() else {
+        return;
+    };
+    let key = format!("k:{}", json!({ "uid": uid }));
+    for e in entries.iter_mut() {
+        let Some(meta) = e["fieldsV1"]["f:metadata"].as_object_mut() else {
+            continue;
+        };
+        if let Some(refs) = meta
+            .get_mut("f:ownerReferences")
+            .and_then(Value::as_object_mut)
+        {
+            refs.remove(&key);
+            if none_left || refs.keys().all(|k| k == ".") {
+                meta.remove("f:ownerReferences");
+            }
+        }
+        if meta.is_empty()
+            && let Some(f) = e["fieldsV1"].as_object_mut()
+        {
+            f.remove("f:metadata");
+        }
+    }
+    entries.retain(|e| e["fieldsV1"].as_object().is_none_or(|f| !f.is_empty()));
+}
+
 fn remove_finalizer(st: &mut super::State, k: &super::store::Key, obj: &Value, f: &str) {
     let mut u = obj.clone();
     let rest: Vec<String> = write::finalizers(obj)
@@ -255,10 +293,7 @@ fn remove_finalizer(st: &mut super::State, k: &super::store::Key, obj: &Value, f
         .filter(|x| x != f)
         .collect();
     if rest.is_empty() {
-        if let Some(m) = u["metadata"].as_object_mut() {
-            m.remove("finalizers");
-        }
-        st.store.put(k.clone(), u);
+        // Removing the last finalizer of a deleting object is one etcd delete.
         st.store.remove(k);
     } else {
         u["metadata"]["finalizers"] = json!(rest);
@@ -311,6 +346,7 @@ fn reconcile(shared: &Shared) -> bool {
                     } else {
                         u["metadata"]["ownerReferences"] = json!(refs);
                     }
+                    forget_owner_reference(&mut u, uid, refs.is_empty());
                     st.store.put(dk.clone(), u);
                 }
             }
@@ -339,8 +375,7 @@ fn reconcile(shared: &Shared) -> bool {
                 st.store.remove(k);
             } else {
                 let mut u = o.clone();
-                u["metadata"]["deletionTimestamp"] = json!(now());
-                u["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+                mark_deleting(&mut u);
                 st.store.put(k.clone(), u);
             }
             return true;
@@ -360,8 +395,7 @@ fn reconcile(shared: &Shared) -> bool {
                         changed = true;
                     } else if !c["metadata"]["deletionTimestamp"].is_string() {
                         let mut u = c.clone();
-                        u["metadata"]["deletionTimestamp"] = json!(now());
-                        u["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+                        mark_deleting(&mut u);
                         st.store.put(ck, u);
                         changed = true;
                     }

@@ -46,6 +46,9 @@ fn key_element(item: &Value, keys: &[String]) -> String {
 fn child_ty<'a>(ty: &'a Ty, k: &str) -> &'a Ty {
     static ANY: Ty = Ty::Any;
     match ty {
+        // Unknown fields of an open (preserve-unknown-fields) object are objects of the same
+        // open kind, as structured-merge-diff deduces them.
+        Ty::Struct(s) if s.preserve && s.fields.is_empty() => ty,
         Ty::Struct(s) => s
             .fields
             .iter()

@@ -252,12 +252,6 @@ pub fn validate_list_options(ctx: &Ctx, watch: bool) -> ApiResult<()> {
             &["Exact", "NotOlderThan", ""],
         ));
     }
-    if sie.is_some() && !watch {
-        return opts(Cause::forbidden(
-            "sendInitialEvents",
-            "sendInitialEvents is forbidden for list",
-        ));
-    }
     if watch {
         if sie == Some("true") && rvm != "NotOlderThan" {
             return opts(Cause::forbidden(
@@ -273,19 +267,31 @@ pub fn validate_list_options(ctx: &Ctx, watch: bool) -> ApiResult<()> {
         }
         return Ok(());
     }
+    // Like the apiserver's ValidateListOptions, every violation is reported at once.
+    let mut causes = Vec::new();
     if !rvm.is_empty() && rv.is_empty() {
-        return opts(Cause::forbidden(
+        causes.push(Cause::forbidden(
             "resourceVersionMatch",
             "resourceVersionMatch is forbidden unless resourceVersion is provided",
         ));
     }
     if rvm == "Exact" && rv == "0" {
-        return opts(Cause::forbidden(
+        causes.push(Cause::forbidden(
             "resourceVersionMatch",
             "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
         ));
     }
-    Ok(())
+    if sie.is_some() {
+        causes.push(Cause::forbidden(
+            "sendInitialEvents",
+            "sendInitialEvents is forbidden for list",
+        ));
+    }
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(errors::invalid_options("ListOptions", causes))
+    }
 }
 
 pub fn serve(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str) -> ApiResult<Reply> {
@@ -357,12 +363,20 @@ pub fn serve(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str) -> Ap
         Some(l) if all.len() > l => (all[..l].to_vec(), all.len() - l),
         _ => (all, 0),
     };
+    let filtered = !sel.labels.is_empty() || !sel.fields.is_empty();
     let mut meta = json!({"resourceVersion": list_rv.to_string()});
     if rest > 0
         && let Some(last) = page.last()
     {
         meta["continue"] = json!(encode_continue(list_rv, &sort_key(last)));
-        meta["remainingItemCount"] = json!(rest);
+        // With a selector the storage cannot know how many of the rest would match.
+        if !filtered {
+            meta["remainingItemCount"] = json!(rest);
+        }
+    } else if filtered && rt.is_custom() {
+        // The filtered path sets an empty continue, which an unstructured list keeps (its
+        // metadata map is written in key order).
+        meta = json!({"continue": "", "resourceVersion": list_rv.to_string()});
     }
     output::list_reply(ctx, rt, page, meta)
 }

@@ -122,6 +122,7 @@ fn aggregated_reply(v: Value) -> Reply {
         "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList".into(),
     ));
     r.headers.push(("vary".into(), "Accept".into()));
+    r.headers.push(("cache-control".into(), "public".into()));
     r
 }
 
@@ -304,6 +305,10 @@ pub async fn token_request(
     ))
 }
 
+/// The OIDC documents are public and cacheable for an hour, like the apiserver's.
+static OIDC_CACHE: std::sync::LazyLock<(String, String)> =
+    std::sync::LazyLock::new(|| ("cache-control".into(), "public, max-age=3600".into()));
+
 /// `/.well-known/openid-configuration` and `/openid/v1/jwks`.
 fn oidc(shared: &Shared, path: &str) -> Option<Reply> {
     let issuer = &shared.tokens_issuer;
@@ -314,15 +319,18 @@ fn oidc(shared: &Shared, path: &str) -> Option<Reply> {
                 .lock()
                 .map(|a| a.clone())
                 .unwrap_or_default();
-            Some(Reply::json(
+            let mut r = Reply::json(
                 200,
                 issuer.openid_configuration(&format!("https://{addr}/openid/v1/jwks")),
-            ))
+            );
+            r.headers.push(OIDC_CACHE.clone());
+            Some(r)
         }
         "/openid/v1/jwks" => {
             let mut r = Reply::json(200, issuer.jwks());
             r.body =
                 super::api::ReplyBody::Text(issuer.jwks().to_string(), "application/jwk-set+json");
+            r.headers.push(OIDC_CACHE.clone());
             Some(r)
         }
         _ => None,

@@ -107,6 +107,14 @@ impl Normalizer {
         format!("<uid:{n}>")
     }
 
+    /// Numbers a continue token a request sent (the recording numbers tokens by first
+    /// appearance, requests included).
+    pub fn register_continue(&mut self, token: &str) {
+        if !token.is_empty() {
+            self.string(token, "continue");
+        }
+    }
+
     pub fn string(&mut self, s: &str, key: &str) -> String {
         if key == "resourceVersion" {
             return self.rv(s);
@@ -179,7 +187,14 @@ impl Normalizer {
     }
 }
 
-/// Digits followed by `-` start a UUID (a precondition uid), not a resourceVersion.
+/// Digits followed by `-` or more hex start a UUID (a precondition uid), not a resourceVersion.
 fn uuid_prefix(s: &str, c: &regex::Captures) -> bool {
-    c.get(0).is_some_and(|m| s[m.end()..].starts_with('-'))
+    // A UUID can start with digits ("826ab1c2-..."): the number is only a resourceVersion when
+    // nothing word-like follows it.
+    c.get(0).is_some_and(|m| {
+        s[m.end()..]
+            .chars()
+            .next()
+            .is_some_and(|ch| ch == '-' || ch.is_ascii_alphanumeric())
+    })
 }

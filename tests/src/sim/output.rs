@@ -18,6 +18,8 @@ fn negotiate(ctx: &Ctx, list: bool) -> ApiResult<As> {
     if accept.is_empty() {
         return Ok(As::Plain);
     }
+    // A JSON/YAML media type whose `as=` target this endpoint cannot produce.
+    let mut unconvertible = false;
     for part in accept.split(',') {
         let p = part.trim();
         let media = p.split(';').next().unwrap_or("").trim();
@@ -44,8 +46,19 @@ fn negotiate(ctx: &Ctx, list: bool) -> ApiResult<As> {
             Some("PartialObjectMetadataList") if list && get("v") == Some("v1") => {
                 return Ok(As::Partial);
             }
-            _ => continue,
+            _ => {
+                unconvertible = true;
+                continue;
+            }
         }
+    }
+    if unconvertible {
+        return Err(errors::status(
+            406,
+            "NotAcceptable",
+            "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf",
+            None,
+        ));
     }
     Err(errors::status(
         406,
@@ -154,10 +167,16 @@ fn table(ctx: &Ctx, rt: &ResourceType, items: &[Value], meta: Value) -> Value {
     if rt.is_custom() {
         cols = vec![col("Name", "string", "name", NAME_DESC, 0)];
         for pc in &rt.printer_columns {
-            let desc = pc["description"].as_str().unwrap_or("").to_string();
             let ty = pc["type"].as_str().unwrap_or("string").to_string();
             let format = pc["format"].as_str().unwrap_or("").to_string();
             let jp = pc["jsonPath"].as_str().unwrap_or("").to_string();
+            let desc = pc["description"]
+                .as_str()
+                .filter(|d| !d.is_empty())
+                .map(String::from)
+                .unwrap_or_else(|| {
+                    format!("Custom resource definition column (in JSONPath format): {jp}")
+                });
             let is_date = ty == "date";
             cols.push(col(
                 pc["name"].as_str().unwrap_or(""),
@@ -200,7 +219,9 @@ fn table(ctx: &Ctx, rt: &ResourceType, items: &[Value], meta: Value) -> Value {
                 Value::Array(cells.iter().map(|f| f(o)).collect()),
             );
             match include {
-                "None" => {}
+                "None" => {
+                    r.insert("object".into(), Value::Null);
+                }
                 "Object" => {
                     r.insert("object".into(), o.clone());
                 }
@@ -226,7 +247,10 @@ fn scalar(v: &Value) -> String {
         Value::String(s) => {
             let plain = !s.is_empty()
                 && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=+:".contains(c))
+                && !s.starts_with(['-', '=', '+', ':'])
+                // `: ` would start a mapping; a colon inside a word is fine (`f:data`).
+                && !s.ends_with(':')
                 && !matches!(
                     s.as_str(),
                     "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n"

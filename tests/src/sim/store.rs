@@ -142,6 +142,11 @@ impl Store {
         self.objects.keys().cloned().collect()
     }
 
+    /// Consumes a resourceVersion without changing any object here (a write elsewhere).
+    pub fn skip_rv(&mut self) {
+        self.rv += 1;
+    }
+
     /// Stores `obj` under a new resourceVersion and returns it as stored.
     pub fn put(&mut self, key: Key, mut obj: Value) -> Value {
         self.rv += 1;

@@ -144,20 +144,9 @@ pub fn object_meta() -> Ty {
             ("annotations", map(s())),
             (
                 "ownerReferences",
-                keyed(
-                    &["uid"],
-                    st(
-                        "v1.OwnerReference",
-                        vec![
-                            ("apiVersion", s()),
-                            ("kind", s()),
-                            ("name", s()),
-                            ("uid", s()),
-                            ("controller", b()),
-                            ("blockOwnerDeletion", b()),
-                        ],
-                    ),
-                ),
+                // OwnerReference is `+structType=atomic`: managedFields own each reference
+                // whole, by its uid key, with no per-field entries.
+                keyed(&["uid"], Ty::Any),
             ),
             ("finalizers", set(s())),
             (
@@ -537,6 +526,16 @@ fn convert(schema: &Value, go: &str) -> Ty {
         {
             let props = get("properties").and_then(Value::as_object);
             if props.is_none() && preserve {
+                // An object of unknown shape: its fields are tracked one by one (deduced), any
+                // other value stays atomic.
+                if get("type").and_then(Value::as_str) == Some("object") {
+                    return Ty::Struct(Arc::new(StructTy {
+                        go: go.into(),
+                        fields: vec![],
+                        preserve,
+                        value: false,
+                    }));
+                }
                 return Ty::Any;
             }
             let fields = props

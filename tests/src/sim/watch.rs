@@ -182,7 +182,13 @@ fn change_line(
         (EventType::Added, _, true) => "ADDED",
         (EventType::Modified, true, true) => "MODIFIED",
         (EventType::Modified, false, true) => "ADDED",
-        (EventType::Modified, true, false) => "DELETED",
+        (EventType::Modified, true, false) => {
+            // The watch cache sends the object's previous state (the one the watcher last saw
+            // matching), stamped with the resourceVersion of the change that made it leave.
+            let mut old = builtin::present(rt, c.old.clone()?);
+            old["metadata"]["resourceVersion"] = json!(c.rv.to_string());
+            return Some(event("DELETED", old));
+        }
         _ => return None,
     };
     Some(event(t, new))

@@ -299,7 +299,17 @@ pub async fn create_object(
     // Webhook mutations are not attributed to any manager.
     obj["metadata"]["managedFields"] = match managed {
         Some(m) => m,
-        None => fields::update_entries(rt, &[], None, &obj, &opts.manager, "", &now),
+        None => {
+            // Fields the strategy resets (status, when it has its own subresource) are never
+            // owned through the main resource.
+            let mut owned = obj.clone();
+            if rt.has_status
+                && let Some(m) = owned.as_object_mut()
+            {
+                m.remove("status");
+            }
+            fields::update_entries(rt, &[], None, &owned, &opts.manager, "", &now)
+        }
     };
     let mut boxed = Some(obj);
     warnings.extend(shared.admission().mutate(&attrs, &mut boxed).await?);
@@ -496,19 +506,44 @@ pub fn store_crd(shared: &Shared, mut body: Value, manager: &str) -> ApiResult<(
     Ok(())
 }
 
+/// The naming controller (names accepted, Established "Installing") and then the establishing
+/// controller (Established), each a status write of the `kube-apiserver` manager.
 fn establish_crd(shared: &Shared, crd: &Value) {
+    let names = crd["spec"]["names"].clone();
+    let named = crd_status_write(
+        shared,
+        crd,
+        |now| {
+            json!([
+                {"type": "NamesAccepted", "status": "True", "lastTransitionTime": now, "reason": "NoConflicts", "message": "no conflicts found"},
+                {"type": "Established", "status": "False", "lastTransitionTime": now, "reason": "Installing", "message": "the initial names have been accepted"}
+            ])
+        },
+        &names,
+    );
+    crd_status_write(
+        shared,
+        &named,
+        |now| {
+            json!([
+                {"type": "NamesAccepted", "status": "True", "lastTransitionTime": now, "reason": "NoConflicts", "message": "no conflicts found"},
+                {"type": "Established", "status": "True", "lastTransitionTime": now, "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"}
+            ])
+        },
+        &names,
+    );
+}
+
+fn crd_status_write(
+    shared: &Shared,
+    crd: &Value,
+    conditions: impl Fn(&str) -> Value,
+    names: &Value,
+) -> Value {
     let now = now();
     let mut obj = crd.clone();
-    let names = obj["spec"]["names"].clone();
-    obj["status"] = json!({
-        "conditions": [
-            {"type": "NamesAccepted", "status": "True", "lastTransitionTime": now, "reason": "NoConflicts", "message": "no conflicts found"},
-            {"type": "Established", "status": "True", "lastTransitionTime": now, "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"}
-        ],
-        "acceptedNames": names,
-        "storedVersions": obj["spec"]["versions"].as_array().into_iter().flatten()
-            .filter(|v| v["storage"].as_bool() == Some(true)).map(|v| v["name"].clone()).collect::<Vec<_>>(),
-    });
+    obj["status"]["conditions"] = conditions(&now);
+    obj["status"]["acceptedNames"] = names.clone();
     let mut st = shared.lock();
     let rt = st
         .resources
@@ -528,15 +563,16 @@ fn establish_crd(shared: &Shared, crd: &Value) {
         );
     }
     let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
-    st.store.put(
+    let stored = st.store.put(
         (
             "customresourcedefinitions.apiextensions.k8s.io".into(),
             String::new(),
             name,
         ),
-        obj.clone(),
+        obj,
     );
     refresh_resources(&mut st);
+    stored
 }
 
 /// Recomputes served resources after CRD changes.
@@ -737,8 +773,11 @@ pub async fn finish_update(
         }
         count_write(&mut st, &k);
         let stored = if finalize {
-            st.store.put(k.clone(), obj);
-            st.store.remove(&k).unwrap_or(Value::Null)
+            // One etcd delete; the answer is the updated object at the last stored version.
+            st.store.remove(&k);
+            let mut obj = obj;
+            obj["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"].clone();
+            obj
         } else {
             st.store.put(k, obj)
         };
