@@ -134,8 +134,19 @@ async fn default_install_is_accepted_by_the_api_server() {
     println!("applied kinds: {applied:?}; not served by the simulator: {not_served:?}");
 
     // Applying the same install again (an upgrade with no changes) is accepted without
-    // conflicts: kubectl's field manager owns every field it set.
+    // conflicts (kubectl's field manager owns every field it set) and changes nothing stored.
+    let before = sim.counters().writes;
     for obj in objs.iter().filter(|o| applied.contains(kind(o))) {
         apply(&client, &discovery, obj).await.expect("re-apply");
     }
+    let after = sim.counters().writes;
+    let rewritten: Vec<&String> = after
+        .iter()
+        .filter(|(k, n)| before.get(*k) != Some(*n))
+        .map(|(k, _)| k)
+        .collect();
+    assert!(
+        rewritten.is_empty(),
+        "re-applying the unchanged install wrote {rewritten:?}"
+    );
 }

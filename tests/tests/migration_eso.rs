@@ -3,7 +3,9 @@
 //! managed-fields entry) is taken over by this controller without rewriting the Secret. A real
 //! change of the remote value afterwards is written exactly once, under ESO's field manager.
 
-use std::collections::BTreeMap;
+mod install_support;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::time::Duration;
 
@@ -176,15 +178,68 @@ fn managers(secret: &Secret) -> Vec<String> {
         .collect()
 }
 
-async fn refresh_time(client: &Client) -> Option<String> {
-    let es = Api::<ExternalSecret>::namespaced(client.clone(), NS)
-        .get(ES)
-        .await
-        .ok()?;
-    serde_json::to_value(es.status?.refresh_time?)
-        .ok()?
-        .as_str()
-        .map(String::from)
+/// `status.refreshTime` read from the simulator's store directly, so polling adds no requests to
+/// the counters the RBAC check below looks at.
+fn refresh_time(sim: &Sim) -> Option<String> {
+    let es = sim.object("externalsecrets.external-secrets.io", NS, ES)?;
+    es["status"]["refreshTime"].as_str().map(String::from)
+}
+
+/// (apiGroup, resource, verb) the default install grants the controller's ServiceAccount
+/// (ClusterRole and the leader-election Role).
+fn controller_grants() -> BTreeSet<(String, String, String)> {
+    let objs = install_support::render("kustomize/default");
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str().map(String::from))
+            .collect()
+    };
+    let mut out = BTreeSet::new();
+    for binding in objs.iter().filter(|o| {
+        matches!(
+            install_support::kind(o),
+            "RoleBinding" | "ClusterRoleBinding"
+        ) && o["subjects"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|s| s["name"] == "external-secrets-controller")
+    }) {
+        let role = install_support::find(
+            &objs,
+            binding["roleRef"]["kind"].as_str().unwrap_or_default(),
+            binding["roleRef"]["name"].as_str().unwrap_or_default(),
+        );
+        for rule in role["rules"].as_array().into_iter().flatten() {
+            for g in strings(&rule["apiGroups"]) {
+                for r in strings(&rule["resources"]) {
+                    for v in strings(&rule["verbs"]) {
+                        out.insert((g.clone(), r.clone(), v));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Requests the simulator counted as (verb, `plural[.group]`) that the install does not grant.
+/// The counters do not record subresources, so a grant on the resource or any of its
+/// subresources covers a request.
+fn ungranted(requests: &BTreeMap<(String, String), u64>) -> Vec<String> {
+    let grants = controller_grants();
+    requests
+        .keys()
+        .filter(|(verb, qualified)| {
+            let (plural, group) = qualified.split_once('.').unwrap_or((qualified, ""));
+            !grants
+                .iter()
+                .any(|(g, r, v)| g == group && v == verb && r.split('/').next() == Some(plural))
+        })
+        .map(|(verb, res)| format!("{verb} {res}"))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -206,7 +261,7 @@ async fn takes_over_an_eso_synced_secret_without_rewriting_it() {
     seed_store(&client).await;
     let es = seed_external_secret(&client).await;
     seed_secret(&client, &es, "v1").await;
-    let seeded_refresh = refresh_time(&client).await.expect("seeded refreshTime");
+    let seeded_refresh = refresh_time(&sim).expect("seeded refreshTime");
     let seeded = Api::<Secret>::namespaced(client.clone(), NS)
         .get(TARGET)
         .await
@@ -218,8 +273,10 @@ async fn takes_over_an_eso_synced_secret_without_rewriting_it() {
         eso_manager,
         "our controller writes under ESO's field manager"
     );
-    let writes_before = secret_writes(&sim);
-    assert_eq!(writes_before, 1, "the seed itself is one write");
+    assert_eq!(secret_writes(&sim), 1, "the seed itself is one write");
+    // From here on the counters see (almost) only the controller's requests.
+    sim.reset_counters();
+    let writes_before = 0;
 
     // Start this controller in place of ESO.
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -235,13 +292,11 @@ async fn takes_over_an_eso_synced_secret_without_rewriting_it() {
 
     // The stale refreshTime makes the controller refresh right away: fetch the remote value,
     // compute the Secret, compare it with ESO's, and record the sync in the status.
-    let c = client.clone();
     eventually(
         "the controller to refresh the migrated ExternalSecret",
         || {
-            let c = c.clone();
-            let seeded = seeded_refresh.clone();
-            async move { refresh_time(&c).await.filter(|t| *t != seeded) }
+            let t = refresh_time(&sim).filter(|t| *t != seeded_refresh);
+            async move { t }
         },
     )
     .await;
@@ -249,7 +304,20 @@ async fn takes_over_an_eso_synced_secret_without_rewriting_it() {
     assert_eq!(
         secret_writes(&sim) - writes_before,
         0,
-        "the controller rewrote the Secret ESO had already synced"
+        "the controller rewrote the Secret ESO had already synced: {:?}",
+        sim.counters().writes
+    );
+    // Every request the controller made while starting and syncing is one its RBAC allows
+    // (the test itself only read through the simulator's store so far).
+    let requests = sim.counters().requests;
+    assert!(
+        requests.keys().any(|(v, r)| v == "watch" && r == "secrets"),
+        "the counters did not see the controller: {requests:?}"
+    );
+    let missing = ungranted(&requests);
+    assert!(
+        missing.is_empty(),
+        "the controller made requests its install RBAC does not grant: {missing:?}"
     );
     let es_now = Api::<ExternalSecret>::namespaced(client.clone(), NS)
         .get(ES)
