@@ -34,7 +34,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let shutdown = CancellationToken::new();
         tokio::spawn(cancel_on_signal(shutdown.clone()));
         let readiness = webhook::health::Readiness::new();
-        let rules = webhook::rules_for(&args, &readiness);
+        let rules = webhook::rules_for(&args, &readiness).await;
         webhook::server::run(args, rules, readiness, shutdown).await
     })
 }

@@ -1,5 +1,10 @@
 //! Offline commands: `webhook validate` (the admission rules over manifest files, for CI and
-//! `kustomize build | webhook validate -f -`) and `webhook convert` (v1beta1 ⇄ v1, KES → ESO).
+//! `kustomize build | webhook validate -f -`, or against a running webhook with `--server`) and
+//! `webhook convert` (v1beta1 ⇄ v1, KES → ESO).
+
+mod remote;
+
+pub use remote::Remote;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -42,6 +47,13 @@ pub struct ValidateArgs {
     /// Template right delimiter.
     #[arg(long, default_value = "}}")]
     pub template_right_delimiter: String,
+    /// Send the documents to this running webhook (`https://host:port[/path]`) instead of
+    /// validating them locally; the cluster's namespaces and stores then apply.
+    #[arg(long, requires = "ca_file")]
+    pub server: Option<String>,
+    /// PEM CA that signed the `--server` webhook's certificate.
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Input format of `convert`.
@@ -158,7 +170,10 @@ pub fn validate(args: &ValidateArgs, out: &mut dyn std::io::Write) -> anyhow::Re
         left_delim: args.template_left_delimiter.clone(),
         right_delim: args.template_right_delimiter.clone(),
     };
-    let reports = validate_documents(&docs, &extra, &opts);
+    let reports = match (&args.server, &args.ca_file) {
+        (Some(server), Some(ca)) => Remote::new(server, ca)?.validate_documents(&docs)?,
+        _ => validate_documents(&docs, &extra, &opts),
+    };
     let denied = reports.iter().any(|r| !r.outcome.allowed());
     match args.output {
         OutputFormat::Text => {
