@@ -56,9 +56,6 @@ pub enum Error {
     /// Sync failed; the status says why.
     #[error("{0}")]
     Sync(String),
-    /// Adding or removing the finalizer failed.
-    #[error("finalizer: {0}")]
-    Finalizer(String),
 }
 
 /// `Sources` backed by the store access of the context and the generator CRs.
