@@ -12,8 +12,11 @@ echo "== clippy"; cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== crd drift"; hack/check-crds.sh
 echo "== dependency policy"
 for bad in ring openssl-sys; do
-  if cargo tree --workspace -e normal,build,dev -i "$bad" >/dev/null 2>&1; then
-    echo "forbidden dependency in tree: $bad"; cargo tree --workspace -i "$bad"; exit 1
+  # `cargo tree -i X` prints nothing (exit 0) when X is absent from the graph, and errors when X
+  # is not in Cargo.lock at all: only output means the crate is really there.
+  users=$(cargo tree --workspace --locked -e normal,build,dev -i "$bad" 2>/dev/null || true)
+  if [ -n "$users" ]; then
+    echo "forbidden dependency in tree: $bad"; echo "$users"; exit 1
   fi
 done
 echo "== tests"

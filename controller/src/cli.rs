@@ -55,10 +55,10 @@ pub struct RunArgs {
     /// Run the ClusterExternalSecret reconciler.
     #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = ArgAction::Set)]
     pub enable_cluster_external_secret_reconciler: bool,
-    /// Run the PushSecret reconciler (accepted for compatibility; push is not part of this build).
+    /// Run the PushSecret reconciler.
     #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = ArgAction::Set)]
     pub enable_push_secret_reconciler: bool,
-    /// Run the ClusterPushSecret reconciler (accepted for compatibility).
+    /// Run the ClusterPushSecret reconciler.
     #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = ArgAction::Set)]
     pub enable_cluster_push_secret_reconciler: bool,
     /// How often stores are re-validated.
@@ -95,6 +95,8 @@ impl RunArgs {
             enable_cluster_stores: self.enable_cluster_store_reconciler,
             enable_secret_stores: self.enable_secret_store_reconciler,
             enable_cluster_external_secrets: self.enable_cluster_external_secret_reconciler,
+            enable_push_secrets: self.enable_push_secret_reconciler,
+            enable_cluster_push_secrets: self.enable_cluster_push_secret_reconciler,
             enable_flood_gate: self.enable_flood_gate,
             store_requeue_interval: self.store_requeue_interval,
             concurrent: self.concurrent,

@@ -33,6 +33,10 @@ pub struct Config {
     pub enable_secret_stores: bool,
     /// Run the ClusterExternalSecret reconciler.
     pub enable_cluster_external_secrets: bool,
+    /// Run the PushSecret reconciler.
+    pub enable_push_secrets: bool,
+    /// Run the ClusterPushSecret reconciler.
+    pub enable_cluster_push_secrets: bool,
     /// Require a store to be Ready before using it.
     pub enable_flood_gate: bool,
     /// How often stores are re-validated.
@@ -53,6 +57,8 @@ impl Default for Config {
             enable_cluster_stores: true,
             enable_secret_stores: true,
             enable_cluster_external_secrets: true,
+            enable_push_secrets: true,
+            enable_cluster_push_secrets: true,
             enable_flood_gate: true,
             store_requeue_interval: Duration::from_secs(300),
             concurrent: 1,
@@ -284,8 +290,8 @@ impl Config {
     }
 }
 
-/// Runs the store reconcilers, the ExternalSecret and the ClusterExternalSecret reconcilers
-/// until `shutdown` resolves.
+/// Runs the store reconcilers, the ExternalSecret, ClusterExternalSecret, PushSecret and
+/// ClusterPushSecret reconcilers (each as enabled) until `shutdown` resolves.
 pub async fn run_controllers(
     client: Client,
     config: Config,
@@ -298,12 +304,48 @@ pub async fn run_controllers(
         .wait_ready()
         .await
         .map_err(|e| anyhow::anyhow!("store caches: {e}"))?;
+    let clients = ClientCache::new();
     let stores = Arc::new(IndexedStores::new(
         client.clone(),
-        index,
-        ClientCache::new(),
+        index.clone(),
+        clients.clone(),
     ));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let push = {
+        let client = client.clone();
+        let stop = stop_rx.clone();
+        let cfg = crate::pushsecret::PushSecretConfig {
+            namespace: config.namespace.clone(),
+        };
+        let (ps, cps) = (
+            config.enable_push_secrets,
+            config.enable_cluster_push_secrets,
+        );
+        async move {
+            let ps_run = async {
+                if ps {
+                    crate::pushsecret::run(
+                        client.clone(),
+                        index,
+                        clients,
+                        cfg,
+                        crate::externalsecret::controller::stopped(stop.clone()),
+                    )
+                    .await;
+                }
+            };
+            let cps_run = async {
+                if cps {
+                    crate::clusterpushsecret::run(
+                        client.clone(),
+                        crate::externalsecret::controller::stopped(stop.clone()),
+                    )
+                    .await;
+                }
+            };
+            tokio::join!(ps_run, cps_run);
+        }
+    };
     let store_reconcilers = {
         let client = client.clone();
         let stop = crate::externalsecret::controller::stopped(stop_rx.clone());
@@ -322,11 +364,12 @@ pub async fn run_controllers(
     let stopped = crate::externalsecret::controller::stopped(stop_rx);
     let result = tokio::join!(
         store_reconcilers,
+        push,
         run_controllers_with(client, config, stores, stopped),
         trigger
     );
     watches.abort();
-    result.1
+    result.2
 }
 
 /// Runs every enabled reconciler until `shutdown` resolves, using `stores` for store access.

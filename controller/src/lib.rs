@@ -3,12 +3,14 @@
 
 pub mod cli;
 pub mod clusterexternalsecret;
+pub mod clusterpushsecret;
 pub mod context;
 pub mod externalsecret;
 pub mod health;
 pub mod leader;
 pub mod metrics;
 pub mod provider;
+pub mod pushsecret;
 pub mod render;
 pub mod secrets;
 pub mod stores;

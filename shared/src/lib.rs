@@ -2,6 +2,8 @@
 //! Nothing in this crate performs network I/O.
 
 pub mod api;
+pub mod conversion;
+pub mod defaulting;
 pub mod duration;
 pub mod generators;
 pub mod gjson;
@@ -11,3 +13,4 @@ pub mod policy;
 pub mod secret_value;
 pub mod telemetry;
 pub mod template;
+pub mod validation;

@@ -468,8 +468,10 @@ fn every_registered_function_has_a_test_case() {
     all.extend(ERRORS.iter().map(|(t, _)| *t));
     let checked = checked();
     all.extend(checked.iter().map(|(t, _)| *t));
-    // Crypto functions are checked against Go in their own suite; its templates count too.
+    // Crypto functions are checked against Go (PKCS#12: Python) in their own suites; their
+    // templates count too.
     all.push(include_str!("template_crypto.rs"));
+    all.push(include_str!("template_pkcs12.rs"));
     let untested: Vec<&str> = function_names()
         .into_iter()
         .filter(|name| {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 pub use cache::{ClientCache, DEFAULT_CLIENT_TTL, DEFAULT_READ_WINDOW};
 pub use conditions::{ConditionError, namespace_allowed};
 pub use index::StoreIndex;
-pub use reconciler::{DEFAULT_STORE_REQUEUE, run};
+pub use reconciler::{DEFAULT_STORE_REQUEUE, run, run_with_push_finalizers};
 pub use status::{desired_status, status_changed};
 
 use crate::provider::{Provider, ProviderError, StoreInfo};

@@ -11,6 +11,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Api, Client, Resource, ResourceExt};
 use metrics::gauge;
@@ -19,11 +20,13 @@ use shared::api::v1::{
     ANNOTATION_IGNORE_MAINTENANCE_CHECKS, ClusterSecretStore, REASON_STORE_DEPRECATED,
     REASON_STORE_UNMAINTAINED, SecretStore, SecretStoreKind, SecretStoreSpec, SecretStoreStatus,
 };
+use shared::api::v1alpha1::PushSecret;
 use shared::duration::{GoDuration, store_refresh_interval};
 
 use super::StoreConfig;
 use super::status::{Outcome, desired_status, status_changed};
 use crate::provider::{ClientContext, Maintenance, StoreInfo, ValidationResult, registry};
+use crate::pushsecret;
 
 /// `--store-requeue-interval` default.
 pub const DEFAULT_STORE_REQUEUE: Duration = Duration::from_secs(300);
@@ -75,12 +78,16 @@ struct Ctx {
     cfg: StoreConfig,
     requeue: Duration,
     recorder: Recorder,
+    /// Manage the PushSecret store finalizer (only when the PushSecret reconciler runs).
+    push_finalizers: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
 enum ReconcileError {
     #[error("writing store status: {0}")]
     Status(#[source] kube::Error),
+    #[error("managing the PushSecret store finalizer: {0}")]
+    Finalizer(#[source] kube::Error),
 }
 
 /// Runs the SecretStore reconciler (and the ClusterSecretStore one when enabled) until
@@ -91,12 +98,26 @@ pub async fn run(
     store_requeue: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
+    run_with_push_finalizers(client, cfg, store_requeue, false, shutdown).await
+}
+
+/// [`run`], plus (when `push_finalizers`) the PushSecret store finalizer: stores keep
+/// `secretstore.externalsecrets.io/finalizer` while PushSecrets with `deletionPolicy: Delete`
+/// need them, and PushSecret changes re-trigger the stores they concern.
+pub async fn run_with_push_finalizers(
+    client: Client,
+    cfg: &StoreConfig,
+    store_requeue: Duration,
+    push_finalizers: bool,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
     let shutdown = shutdown.boxed().shared();
     let ctx = |reporter: &str| {
         Arc::new(Ctx {
             client: client.clone(),
             cfg: cfg.clone(),
             requeue: store_requeue,
+            push_finalizers,
             recorder: Recorder::new(
                 client.clone(),
                 Reporter {
@@ -110,7 +131,18 @@ pub async fn run(
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     };
-    let ss = Controller::new(ss_api, watcher::Config::default())
+    let ps_api: Api<PushSecret> = match &cfg.namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    let mut ss = Controller::new(ss_api, watcher::Config::default());
+    if push_finalizers {
+        let cache = ss.store();
+        ss = ss.watches(ps_api.clone(), watcher::Config::default(), move |ps| {
+            stores_of_pushsecret(&cache, &ps, SecretStoreKind::SecretStore)
+        });
+    }
+    let ss = ss
         .graceful_shutdown_on(shutdown.clone())
         .run(
             reconcile::<SecretStore>,
@@ -119,17 +151,24 @@ pub async fn run(
         )
         .for_each(|_| futures::future::ready(()));
     if cfg.enable_cluster_stores {
-        let css = Controller::new(
+        let mut css = Controller::new(
             Api::<ClusterSecretStore>::all(client.clone()),
             watcher::Config::default(),
-        )
-        .graceful_shutdown_on(shutdown)
-        .run(
-            reconcile::<ClusterSecretStore>,
-            error_policy::<ClusterSecretStore>,
-            ctx("cluster-secret-store"),
-        )
-        .for_each(|_| futures::future::ready(()));
+        );
+        if push_finalizers {
+            let cache = css.store();
+            css = css.watches(ps_api, watcher::Config::default(), move |ps| {
+                stores_of_pushsecret(&cache, &ps, SecretStoreKind::ClusterSecretStore)
+            });
+        }
+        let css = css
+            .graceful_shutdown_on(shutdown)
+            .run(
+                reconcile::<ClusterSecretStore>,
+                error_policy::<ClusterSecretStore>,
+                ctx("cluster-secret-store"),
+            )
+            .for_each(|_| futures::future::ready(()));
         futures::join!(ss, css);
     } else {
         ss.await;
@@ -145,6 +184,11 @@ async fn reconcile<K: StoreObject>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Action,
     let spec = obj.store_spec();
     if !ctx.cfg.manages(spec.controller.as_deref()) {
         return Ok(Action::await_change());
+    }
+    if ctx.push_finalizers
+        && let Some(action) = manage_push_finalizer(&*obj, &ctx).await?
+    {
+        return Ok(action);
     }
     let started = Instant::now();
     let name = obj.name_any();
@@ -279,6 +323,78 @@ async fn reconcile<K: StoreObject>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Action,
             Action::requeue(interval.min(FAILURE_REQUEUE))
         }
     })
+}
+
+/// Stores a PushSecret event concerns: named references, stores recorded in its status, and
+/// cached stores its label selectors match.
+fn stores_of_pushsecret<K: StoreObject>(
+    cache: &Store<K>,
+    ps: &PushSecret,
+    kind: SecretStoreKind,
+) -> Vec<ObjectRef<K>> {
+    let ns = ps.namespace().unwrap_or_default();
+    let scoped = |r: ObjectRef<K>| match kind {
+        SecretStoreKind::SecretStore => r.within(&ns),
+        SecretStoreKind::ClusterSecretStore => r,
+    };
+    let mut out: Vec<ObjectRef<K>> = pushsecret::named_stores(ps)
+        .into_iter()
+        .filter(|(k, _)| *k == kind)
+        .map(|(_, name)| scoped(ObjectRef::new(&name)))
+        .collect();
+    for store in cache.state() {
+        let same_ns = kind == SecretStoreKind::ClusterSecretStore
+            || store.namespace().as_deref() == Some(ns.as_str());
+        if same_ns && pushsecret::selects_by_labels(ps, kind, store.labels()) {
+            out.push(ObjectRef::from_obj(store.as_ref()));
+        }
+    }
+    out
+}
+
+/// Adds or drops the PushSecret store finalizer. Returns an action when the store is being
+/// deleted (validating it is pointless then).
+async fn manage_push_finalizer<K: StoreObject>(
+    obj: &K,
+    ctx: &Ctx,
+) -> Result<Option<Action>, ReconcileError> {
+    let namespace = obj.namespace();
+    let ps_api: Api<PushSecret> = match &namespace {
+        Some(ns) => Api::namespaced(ctx.client.clone(), ns),
+        None => Api::all(ctx.client.clone()),
+    };
+    let pushsecrets = ps_api
+        .list(&Default::default())
+        .await
+        .map_err(ReconcileError::Finalizer)?
+        .items;
+    let needed = pushsecret::store_needs_finalizer(
+        K::KIND,
+        &obj.name_any(),
+        namespace.as_deref(),
+        obj.labels(),
+        &pushsecrets,
+    );
+    if let pushsecret::StoreFinalizerChange::Set(finalizers) =
+        pushsecret::store_finalizer_change(obj.finalizers(), needed)
+    {
+        let patch = serde_json::json!({
+            "metadata": { "finalizers": finalizers, "resourceVersion": obj.resource_version() }
+        });
+        K::api(ctx.client.clone(), namespace.as_deref())
+            .patch(
+                &obj.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(patch),
+            )
+            .await
+            .map_err(ReconcileError::Finalizer)?;
+    }
+    Ok(obj
+        .meta()
+        .deletion_timestamp
+        .is_some()
+        .then(Action::await_change))
 }
 
 fn record_metrics<K: StoreObject>(

@@ -21,6 +21,7 @@ async fn main() -> anyhow::Result<()> {
     let sim = tests::sim::Sim::start_with(tests::sim::SimOptions {
         controllers: true,
         port: args.port,
+        system_namespaces: true,
     })
     .await?;
     if let Some(out) = &args.kubeconfig {

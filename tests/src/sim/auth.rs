@@ -47,6 +47,28 @@ impl UserInfo {
         self.groups.iter().any(|g| g == "system:authenticated")
     }
     /// The `userInfo` object of reviews and AdmissionReview requests.
+    /// From authentication/v1 UserInfo JSON (as a TokenReview returns it).
+    pub fn from_json(v: &Value) -> Self {
+        let strings = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        UserInfo {
+            username: v["username"].as_str().unwrap_or("").into(),
+            uid: v["uid"].as_str().unwrap_or("").into(),
+            groups: strings(&v["groups"]),
+            extra: v["extra"]
+                .as_object()
+                .map(|m| m.iter().map(|(k, x)| (k.clone(), strings(x))).collect())
+                .unwrap_or_default(),
+        }
+    }
+
     pub fn to_json(&self) -> Value {
         let mut m = serde_json::Map::new();
         m.insert("username".into(), json!(self.username));

@@ -314,6 +314,14 @@ pub fn validate(rt: &ResourceType, obj: &Value, old: Option<&Value>) -> Vec<Caus
                 ));
             }
         }
+        Builtin::ValidatingWebhooks | Builtin::MutatingWebhooks => {
+            let mutating = rt.builtin == Builtin::MutatingWebhooks;
+            out.extend(
+                super::admission::config::validate(obj, mutating)
+                    .iter()
+                    .map(|e| Cause::new(e.kind.reason(), e.field_text(), e.body())),
+            );
+        }
         Builtin::NewEvent => {
             if obj["eventTime"].is_null() {
                 out.push(Cause::required("eventTime", ""));

@@ -145,8 +145,18 @@ pub fn yaml(bytes: &[u8]) -> Result<Decoded, String> {
 }
 
 fn yaml_error(msg: &str) -> String {
-    // The apiserver goes through go-yaml; keep the first line of our parser's message.
-    msg.lines().next().unwrap_or(msg).to_string()
+    // The apiserver goes through go-yaml: `line N: <go-yaml wording>`.
+    let first = msg.lines().next().unwrap_or(msg);
+    let re = regex::Regex::new(r"line (\d+) column \d+: (.*)$").ok();
+    let Some(c) = re.as_ref().and_then(|r| r.captures(first)) else {
+        return first.to_string();
+    };
+    let what = match &c[2] {
+        m if m.starts_with("unclosed bracket") => "did not find expected ',' or ']'",
+        m if m.starts_with("unclosed brace") => "did not find expected ',' or '}'",
+        m => m,
+    };
+    format!("line {}: {what}", &c[1])
 }
 
 fn collect_paths(v: &Value, prefix: &str, out: &mut Vec<String>) {

@@ -218,7 +218,9 @@ pub fn invalid(kind: &str, group: &str, name: &str, causes: Vec<Cause>) -> ApiEr
     if !group.is_empty() {
         d.insert("group".into(), json!(group));
     }
-    d.insert("kind".into(), json!(kind));
+    if !kind.is_empty() {
+        d.insert("kind".into(), json!(kind));
+    }
     d.insert("causes".into(), causes_json(&causes));
     status(
         422,

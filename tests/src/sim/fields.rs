@@ -258,7 +258,9 @@ pub fn encode(mut entries: Vec<Entry>) -> Value {
                 m.insert("manager".into(), json!(e.manager));
                 m.insert("operation".into(), json!(e.operation));
                 m.insert("apiVersion".into(), json!(e.api_version));
-                m.insert("time".into(), json!(e.time));
+                if !e.time.is_empty() {
+                    m.insert("time".into(), json!(e.time));
+                }
                 m.insert("fieldsType".into(), json!("FieldsV1"));
                 m.insert("fieldsV1".into(), to_fields_v1(&e.set));
                 if !e.subresource.is_empty() {
@@ -451,6 +453,17 @@ pub fn apply(
     for p in last_set.difference(&new_set) {
         if !others.contains(p) {
             remove_path(&mut merged, p);
+            // A map left empty by the removal goes too, unless someone owns it.
+            for k in (1..p.len()).rev() {
+                let anc = &p[..k];
+                if new_set.contains(anc)
+                    || others.contains(anc)
+                    || !empty_object_at(&mut merged, anc)
+                {
+                    break;
+                }
+                remove_path(&mut merged, anc);
+            }
         }
     }
     let (added, modified, removed) = compare(rt, live, &merged);
@@ -465,6 +478,17 @@ pub fn apply(
         conflicts.sort_by(|a, b| a.1.cmp(&b.1));
         return Err(conflict_error(conflicts));
     }
+    // An apply that changes nothing does not stamp its manager's entry (a new entry then has
+    // no time at all and sorts first).
+    let unchanged = live.is_some() && added.is_empty() && modified.is_empty() && removed.is_empty();
+    let time = if unchanged {
+        prev.iter()
+            .find(|e| mine(e))
+            .map(|e| e.time.clone())
+            .unwrap_or_default()
+    } else {
+        now.to_string()
+    };
     let mut entries: Vec<Entry> = prev.into_iter().filter(|e| !mine(e)).collect();
     for e in entries.iter_mut() {
         e.set = e
@@ -480,7 +504,7 @@ pub fn apply(
         manager: manager.into(),
         operation: "Apply".into(),
         api_version: rt.api_version(),
-        time: now.into(),
+        time,
         subresource: sub.into(),
         set: new_set,
     });
@@ -526,6 +550,17 @@ pub fn merge(live: &Value, cfg: &Value, ty: &Ty) -> Value {
         }
         _ => cfg.clone(),
     }
+}
+
+fn empty_object_at(v: &mut Value, p: &[String]) -> bool {
+    let mut cur = v;
+    for pe in p {
+        cur = match step(cur, pe) {
+            Some(c) => c,
+            None => return false,
+        };
+    }
+    cur.as_object().is_some_and(Map::is_empty)
 }
 
 fn remove_path(v: &mut Value, p: &[String]) {

@@ -10,7 +10,6 @@ use serde_json::Value;
 use super::auth::UserInfo;
 use super::errors::{ApiError, Cause};
 use super::registry::ResourceType;
-use super::typeinfo;
 
 pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -81,61 +80,19 @@ pub trait SchemaHooks: Send + Sync {
     fn validate(&self, obj: &Value, old: Option<&Value>, schema: &Value) -> Vec<Cause>;
 }
 
-/// Pruning and defaulting from the schema's structure only; no value validation.
-pub struct BasicSchema;
+/// The apiextensions-apiserver's structural-schema handling: defaults, pruning, OpenAPI and CEL
+/// validation, all from [`super::schema`].
+pub struct CrdSchema;
 
-impl SchemaHooks for BasicSchema {
+impl SchemaHooks for CrdSchema {
     fn default_and_prune(&self, obj: &mut Value, schema: &Value) -> Vec<String> {
-        let ty = typeinfo::from_openapi(schema, "");
-        let mut unknown = Vec::new();
-        if let Some(m) = obj.as_object() {
-            for (k, v) in m {
-                if k == "metadata" {
-                    continue;
-                }
-                let mut one = serde_json::Map::new();
-                one.insert(k.clone(), v.clone());
-                typeinfo::unknown_fields(&Value::Object(one), &ty, "", &mut unknown);
-            }
-        }
-        let meta = obj.get("metadata").cloned();
-        typeinfo::prune(obj, &ty);
-        if let (Some(m), Some(o)) = (meta, obj.as_object_mut()) {
-            o.insert("metadata".into(), m);
-        }
-        apply_defaults(obj, schema);
-        unknown.sort();
-        unknown
+        super::schema::apply_defaults(obj, schema);
+        super::schema::prune(obj, schema)
     }
-    fn validate(&self, _: &Value, _: Option<&Value>, _: &Value) -> Vec<Cause> {
-        vec![]
-    }
-}
-
-/// OpenAPI `default`s: a missing property with a default gets it (and then its own defaults).
-pub fn apply_defaults(v: &mut Value, schema: &Value) {
-    match v {
-        Value::Object(m) => {
-            if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-                for (k, ps) in props {
-                    if !m.contains_key(k)
-                        && let Some(d) = ps.get("default")
-                    {
-                        m.insert(k.clone(), d.clone());
-                    }
-                    if let Some(child) = m.get_mut(k) {
-                        apply_defaults(child, ps);
-                    }
-                }
-            } else if let Some(ap) = schema.get("additionalProperties").filter(|a| a.is_object()) {
-                m.values_mut().for_each(|c| apply_defaults(c, ap));
-            }
-        }
-        Value::Array(a) => {
-            if let Some(items) = schema.get("items") {
-                a.iter_mut().for_each(|c| apply_defaults(c, items));
-            }
-        }
-        _ => {}
+    fn validate(&self, obj: &Value, old: Option<&Value>, schema: &Value) -> Vec<Cause> {
+        super::schema::validate_update(obj, old, schema)
+            .iter()
+            .map(|e| Cause::new(e.kind.reason(), e.field_text(), e.body()))
+            .collect()
     }
 }

@@ -324,7 +324,7 @@ pub fn serve(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str) -> Ap
             return Err(e);
         }
         if rvm == "Exact" {
-            if rv < st.store.window_start {
+            if rv < st.store.oldest_for(&rt.storage) {
                 return Err(errors::status(
                     410,
                     "Expired",

@@ -16,15 +16,18 @@ pub mod list;
 pub mod meta;
 pub mod nonresource;
 pub mod normalize;
+pub mod openapi;
 pub mod output;
 pub mod patch;
 pub mod registry;
 pub mod schema;
 pub mod server;
 pub mod store;
+pub mod testwebhooks;
 pub mod tokens;
 pub mod typeinfo;
 pub mod watch;
+pub mod webhooks;
 pub mod write;
 
 use std::collections::{BTreeMap, HashMap};
@@ -34,7 +37,10 @@ use std::sync::{Arc, Mutex, RwLock};
 use serde_json::Value;
 
 pub use auth::{ADMIN_TOKEN, NOBODY_TOKEN, UserInfo};
-pub use hooks::{Admission, AdmissionAttrs, BasicSchema, NoAdmission, SchemaHooks};
+pub use hooks::{Admission, AdmissionAttrs, CrdSchema, NoAdmission, SchemaHooks};
+
+/// The service-account token issuer, as `--service-account-issuer` of the recorded apiserver.
+pub const ISSUER: &str = "https://kubernetes.default.svc";
 
 /// Request and write counters, for benchmarks that assert a quiet steady state.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -74,6 +80,12 @@ pub struct Shared {
     pub idle: tokio::sync::watch::Sender<u64>,
     /// The address clients see (shows up in `/api`'s serverAddressByClientCIDRs).
     pub server_address: Mutex<String>,
+    /// Bumped by [`Sim::compact`]; open watches end when it changes.
+    pub compactions: tokio::sync::watch::Sender<u64>,
+    /// Webhook endpoints → local sockets.
+    pub routes: webhooks::Routes,
+    /// Signs ServiceAccount tokens and checks them (TokenRequest, TokenReview, OIDC discovery).
+    pub tokens_issuer: tokens::TokenIssuer,
 }
 
 impl Shared {
@@ -101,6 +113,9 @@ pub struct SimOptions {
     pub controllers: bool,
     /// Fixed HTTP port (0 = any free port).
     pub port: u16,
+    /// Create `default`, `kube-system`, `kube-public` and `kube-node-lease` at start, as a real
+    /// cluster's system-namespaces controller does.
+    pub system_namespaces: bool,
 }
 
 impl Default for SimOptions {
@@ -108,6 +123,7 @@ impl Default for SimOptions {
         SimOptions {
             controllers: true,
             port: 0,
+            system_namespaces: true,
         }
     }
 }
@@ -130,14 +146,18 @@ impl Sim {
 
     pub async fn start_with(opts: SimOptions) -> anyhow::Result<Sim> {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let routes = webhooks::Routes::default();
+        let issuer = tokens::TokenIssuer::new(ISSUER).map_err(|e| anyhow::anyhow!("{e}"))?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 store: store::Store::new(),
                 resources: registry::builtins(),
                 counters: Counters::default(),
             }),
-            admission: RwLock::new(Arc::new(NoAdmission)),
-            schema: RwLock::new(Arc::new(BasicSchema)),
+            admission: RwLock::new(Arc::new(webhooks::WebhookAdmission {
+                routes: routes.clone(),
+            })),
+            schema: RwLock::new(Arc::new(CrdSchema)),
             tokens: Mutex::new(HashMap::from([
                 (
                     ADMIN_TOKEN.to_string(),
@@ -149,6 +169,9 @@ impl Sim {
             wake: tokio::sync::Notify::new(),
             idle: tokio::sync::watch::channel(0).0,
             server_address: Mutex::new(String::new()),
+            compactions: tokio::sync::watch::channel(0).0,
+            routes,
+            tokens_issuer: issuer,
         });
         let (http, https, ca_pem, tasks) = server::spawn(shared.clone(), opts.port).await?;
         if let Ok(mut a) = shared.server_address.lock() {
@@ -162,7 +185,7 @@ impl Sim {
             &kubeconfig,
             kubeconfig_yaml(&format!("https://{https}"), &ca_pem, ADMIN_TOKEN),
         )?;
-        Ok(Sim {
+        let sim = Sim {
             shared,
             http,
             https,
@@ -170,7 +193,21 @@ impl Sim {
             _dir: dir,
             kubeconfig,
             tasks,
-        })
+        };
+        if opts.system_namespaces {
+            let api = kube::Api::<k8s_openapi::api::core::v1::Namespace>::all(sim.client());
+            for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+                let ns = k8s_openapi::api::core::v1::Namespace {
+                    metadata: kube::api::ObjectMeta {
+                        name: Some(name.into()),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                };
+                api.create(&kube::api::PostParams::default(), &ns).await?;
+            }
+        }
+        Ok(sim)
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -222,6 +259,27 @@ impl Sim {
             .write()
             .unwrap_or_else(|p| p.into_inner()) = a;
     }
+    /// Sends webhook calls for `clientConfig.service` {namespace, name, port} to `to` (the TLS
+    /// server name stays `<name>.<namespace>.svc`).
+    pub fn map_service(&self, namespace: &str, name: &str, port: u16, to: std::net::SocketAddr) {
+        self.shared
+            .routes
+            .insert(&format!("{name}.{namespace}.svc:{port}"), to);
+    }
+
+    /// Sends webhook calls for a `clientConfig.url` authority (`host:port`) to `to`; error
+    /// messages keep naming the configured URL.
+    pub fn map_address(&self, authority: &str, to: std::net::SocketAddr) {
+        self.shared.routes.insert(authority, to);
+    }
+
+    /// The address `/api` reports in `serverAddressByClientCIDRs` (default: the HTTPS listener).
+    pub fn set_server_address(&self, addr: &str) {
+        if let Ok(mut a) = self.shared.server_address.lock() {
+            *a = addr.to_string();
+        }
+    }
+
     pub fn set_schema_hooks(&self, s: Arc<dyn SchemaHooks>) {
         *self
             .shared
@@ -236,6 +294,14 @@ impl Sim {
             .controllers
             .store(on, std::sync::atomic::Ordering::SeqCst);
         self.shared.wake.notify_one();
+    }
+
+    /// Compacts the history (every resourceVersion so far becomes too old: watches from it get
+    /// a 410 `Expired` ERROR event, Exact lists a 410) and ends all open watches, so clients
+    /// must relist.
+    pub fn compact(&self) {
+        self.shared.lock().store.compact();
+        self.shared.compactions.send_modify(|n| *n += 1);
     }
 
     /// Waits until the controllers have nothing left to do.

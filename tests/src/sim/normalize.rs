@@ -56,6 +56,9 @@ impl Normalizer {
             Value::Array(a) => a.iter().for_each(|c| self.collect_rvs(c, out)),
             Value::String(s) => {
                 for cap in self.rv_msg.captures_iter(s) {
+                    if uuid_prefix(s, &cap) {
+                        continue;
+                    }
                     if let Some(n) = cap.get(2).and_then(|m| m.as_str().parse::<u64>().ok()) {
                         out.insert(n);
                     }
@@ -77,6 +80,19 @@ impl Normalizer {
         match self.rv_rank.get(s) {
             Some(n) => format!("<rv:{n}>"),
             None => s.to_string(),
+        }
+    }
+
+    /// Numbers the UUIDs of a raw answer in text order, before [`Self::value`] walks the
+    /// parsed (key-sorted) form, so numbering follows the order the server wrote them in.
+    pub fn register_uids(&mut self, text: &str) {
+        let found: Vec<String> = self
+            .uuid
+            .find_iter(text)
+            .map(|m| m.as_str().to_string())
+            .collect();
+        for u in found {
+            self.uid(&u);
         }
     }
 
@@ -123,9 +139,13 @@ impl Normalizer {
             .into_owned();
         out = self.jwt.replace_all(&out, "<jwt>").into_owned();
         let ranks = &self.rv_rank;
+        let source = out.clone();
         out = self
             .rv_msg
             .replace_all(&out, |c: &regex::Captures| {
+                if uuid_prefix(&source, c) {
+                    return c[0].to_string();
+                }
                 let v = &c[2];
                 match ranks.get(v) {
                     Some(n) => format!("{}<rv:{n}>", &c[1]),
@@ -157,4 +177,9 @@ impl Normalizer {
             _ => {}
         }
     }
+}
+
+/// Digits followed by `-` start a UUID (a precondition uid), not a resourceVersion.
+fn uuid_prefix(s: &str, c: &regex::Captures) -> bool {
+    c.get(0).is_some_and(|m| s[m.end()..].starts_with('-'))
 }

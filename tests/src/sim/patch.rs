@@ -159,7 +159,20 @@ pub async fn serve(
                 .iter()
                 .map(|p| format!("unknown field {p:?}"))
                 .collect();
-            let text = new.to_string();
+            // The merged document is re-encoded as a map at the top (sorted keys) while
+            // untouched values keep their typed encoding (Go field order).
+            let top: Vec<String> = new
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, c)| {
+                            let fty = rt.ty.field(k).cloned().unwrap_or(typeinfo::Ty::Any);
+                            format!("{}:{}", json!(k), typeinfo::to_go_json(c, &fty))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let text = format!("{{{}}}", top.join(","));
             return Err(errors::invalid(
                 "",
                 "",

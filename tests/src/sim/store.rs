@@ -42,6 +42,9 @@ pub struct Store {
     history: Vec<Arc<Change>>,
     /// Oldest resourceVersion a watch may start from; older ones get 410 Expired.
     pub window_start: u64,
+    /// Per storage resource: where its watch cache starts (custom resources: when their CRD
+    /// was first served), like the apiserver's per-resource cacher.
+    cache_start: BTreeMap<String, u64>,
     tx: broadcast::Sender<Arc<Change>>,
 }
 
@@ -56,8 +59,28 @@ impl Store {
             objects: BTreeMap::new(),
             history: Vec::new(),
             window_start: FIRST_RV,
+            cache_start: BTreeMap::new(),
             tx,
         }
+    }
+
+    /// Every resourceVersion up to now becomes too old to watch from (the history is kept for
+    /// Exact lists at newer resourceVersions).
+    pub fn compact(&mut self) {
+        self.window_start = self.rv + 1;
+    }
+
+    /// Starts the watch cache of `storage` at the current resourceVersion (first call wins).
+    pub fn start_cache(&mut self, storage: &str) {
+        let rv = self.rv;
+        self.cache_start.entry(storage.to_string()).or_insert(rv);
+    }
+
+    /// The oldest resourceVersion `storage` can still be watched or listed (Exact) from.
+    pub fn oldest_for(&self, storage: &str) -> u64 {
+        self.cache_start
+            .get(storage)
+            .map_or(self.window_start, |s| (s + 1).max(self.window_start))
     }
 
     pub fn current_rv(&self) -> u64 {

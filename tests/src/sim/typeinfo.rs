@@ -160,7 +160,21 @@ pub fn object_meta() -> Ty {
                 ),
             ),
             ("finalizers", set(s())),
-            ("managedFields", atomic(Ty::Any)),
+            (
+                "managedFields",
+                atomic(st(
+                    "v1.ManagedFieldsEntry",
+                    vec![
+                        ("manager", s()),
+                        ("operation", s()),
+                        ("apiVersion", s()),
+                        ("time", t()),
+                        ("fieldsType", s()),
+                        ("fieldsV1", Ty::Any),
+                        ("subresource", s()),
+                    ],
+                )),
+            ),
         ],
     )
 }
@@ -683,5 +697,54 @@ pub fn type_mismatch(v: &Value, ty: &Ty, prefix: &str) -> Option<(String, String
         }),
         (Value::Array(a), Ty::List(_, t)) => a.iter().find_map(|c| type_mismatch(c, t, prefix)),
         _ => None,
+    }
+}
+
+/// JSON text with struct fields in Go declaration order (what Go's encoder writes for a typed
+/// object); maps and unknown fields keep sorted order.
+pub fn to_go_json(v: &Value, ty: &Ty) -> String {
+    match (v, ty) {
+        (Value::Object(m), Ty::Struct(s)) => {
+            let mut parts: Vec<String> = Vec::new();
+            for (name, fty) in &s.fields {
+                if let Some(c) = m.get(name) {
+                    parts.push(format!(
+                        "{}:{}",
+                        Value::from(name.as_str()),
+                        to_go_json(c, fty)
+                    ));
+                }
+            }
+            for (k, c) in m {
+                if !s.fields.iter().any(|(n, _)| n == k) {
+                    parts.push(format!(
+                        "{}:{}",
+                        Value::from(k.as_str()),
+                        to_go_json(c, &Ty::Any)
+                    ));
+                }
+            }
+            format!("{{{}}}", parts.join(","))
+        }
+        (Value::Object(m), _) => {
+            let child = match ty {
+                Ty::Map(t) => t.as_ref(),
+                _ => &Ty::Any,
+            };
+            let parts: Vec<String> = m
+                .iter()
+                .map(|(k, c)| format!("{}:{}", Value::from(k.as_str()), to_go_json(c, child)))
+                .collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        (Value::Array(a), Ty::List(_, t)) => {
+            let parts: Vec<String> = a.iter().map(|c| to_go_json(c, t)).collect();
+            format!("[{}]", parts.join(","))
+        }
+        (Value::Array(a), _) => {
+            let parts: Vec<String> = a.iter().map(|c| to_go_json(c, &Ty::Any)).collect();
+            format!("[{}]", parts.join(","))
+        }
+        _ => v.to_string(),
     }
 }

@@ -53,8 +53,9 @@ pub async fn serve(
             (sub, Some(objs), current, None)
         } else {
             let rv = list::parse_rv(&rv_q)?;
-            if rv < st.store.window_start {
-                (sub, None, current, Some((rv, st.store.window_start - 1)))
+            let oldest = st.store.oldest_for(&rt.storage);
+            if rv < oldest {
+                (sub, None, current, Some((rv, oldest - 1)))
             } else {
                 let backlog = st.store.changes_since(rv);
                 let _ = backlog.iter().map(|c| c.rv).max();
@@ -100,6 +101,7 @@ pub async fn serve(
             }
         }
         let shared2 = shared.clone();
+        let mut compacted = shared.compactions.subscribe();
         tokio::spawn(async move {
             let deadline = timeout.map(|t| tokio::time::Instant::now() + Duration::from_secs(t));
             // The watch cache sends a bookmark shortly before the deadline on long enough watches.
@@ -139,6 +141,8 @@ pub async fn serve(
                         }
                     }
                     _ = tx.closed() => break,
+                    // Like an apiserver restart after compaction: the client must come back.
+                    _ = compacted.changed() => break,
                 }
             }
         });

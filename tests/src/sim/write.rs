@@ -295,18 +295,21 @@ pub async fn create_object(
     }
     let now = now();
     let attrs = admission_attrs(shared, ctx, rt, ns, &name, "CREATE", "", None, opts);
-    let mut boxed = Some(obj);
-    warnings.extend(shared.admission().mutate(&attrs, &mut boxed).await?);
-    let mut obj = boxed.unwrap_or(Value::Null);
+    // Mutating webhooks see the request's managedFields but not yet uid/creationTimestamp.
+    // Webhook mutations are not attributed to any manager.
     obj["metadata"]["managedFields"] = match managed {
         Some(m) => m,
         None => fields::update_entries(rt, &[], None, &obj, &opts.manager, "", &now),
     };
+    let mut boxed = Some(obj);
+    warnings.extend(shared.admission().mutate(&attrs, &mut boxed).await?);
+    let mut obj = boxed.unwrap_or(Value::Null);
     builtin::prepare_create(rt, &mut obj, &now);
+    obj["metadata"]["uid"] = json!(uuid::Uuid::new_v4().to_string());
     validate_all(shared, rt, &obj, None)?;
     let boxed = Some(obj);
     warnings.extend(shared.admission().validate(&attrs, &boxed).await?);
-    let Some(mut obj) = boxed else {
+    let Some(obj) = boxed else {
         return Err(errors::not_found_generic());
     };
     let k = key(rt, ns, &name);
@@ -318,7 +321,6 @@ pub async fn create_object(
         if opts.dry_run {
             obj
         } else {
-            obj["metadata"]["uid"] = json!(uuid::Uuid::new_v4().to_string());
             let stored = st.store.put(k.clone(), obj);
             count_write(&mut st, &k);
             if rt.builtin == Builtin::Crd {
@@ -382,10 +384,7 @@ fn apply_schema_defaults(
         .map(|p| format!("unknown field {p:?}"))
         .collect();
     if opts.field_validation == "Strict" {
-        return Err(errors::bad_request(&format!(
-            "strict decoding error: {}",
-            msgs.join(", ")
-        )));
+        return Err(strict_error(rt, &msgs));
     }
     Ok(msgs)
 }
@@ -431,18 +430,26 @@ pub fn admission_attrs(
             .get(&("namespaces".into(), String::new(), ns.into()))
             .map(|n| n["metadata"]["labels"].clone())
     };
-    let kind = match op {
-        "CREATE" => "CreateOptions",
-        "DELETE" => "DeleteOptions",
-        _ => "UpdateOptions",
+    let operation = match op {
+        "CREATE" => super::admission::Operation::Create,
+        "DELETE" => super::admission::Operation::Delete,
+        _ => super::admission::Operation::Update,
     };
-    let mut options = json!({"kind": kind, "apiVersion": "meta.k8s.io/v1"});
-    if opts.dry_run {
-        options["dryRun"] = json!(["All"]);
-    }
-    if op != "DELETE" {
-        options["fieldManager"] = json!(opts.manager);
-    }
+    let dry_run: Vec<String> = if opts.dry_run {
+        vec!["All".into()]
+    } else {
+        vec![]
+    };
+    let delete_body: Option<Value> = (op == "DELETE")
+        .then(|| serde_json::from_slice(&ctx.body).ok())
+        .flatten();
+    let options = super::admission::operation_options(
+        operation,
+        &dry_run,
+        ctx.q("fieldManager"),
+        ctx.q("fieldValidation"),
+        delete_body.as_ref(),
+    );
     AdmissionAttrs {
         operation: op,
         resource: rt.clone(),
@@ -529,14 +536,7 @@ fn establish_crd(shared: &Shared, crd: &Value) {
         ),
         obj.clone(),
     );
-    let mut resources = super::registry::builtins();
-    for c in st
-        .store
-        .list("customresourcedefinitions.apiextensions.k8s.io", None)
-    {
-        resources.extend(super::registry::from_crd(&c));
-    }
-    st.resources = resources;
+    refresh_resources(&mut st);
 }
 
 /// Recomputes served resources after CRD changes.
@@ -547,6 +547,9 @@ pub fn refresh_resources(st: &mut super::State) {
         .list("customresourcedefinitions.apiextensions.k8s.io", None)
     {
         resources.extend(super::registry::from_crd(&c));
+    }
+    for r in resources.iter().filter(|r| r.is_custom()) {
+        st.store.start_cache(&r.storage);
     }
     st.resources = resources;
 }
@@ -675,14 +678,22 @@ pub async fn finish_update(
         Some(old.clone()),
         opts,
     );
-    let mut boxed = Some(obj);
-    warnings.extend(shared.admission().mutate(&attrs, &mut boxed).await?);
-    let mut obj = boxed.unwrap_or(Value::Null);
     let now = now();
+    // Mutating webhooks see the new managedFields but the old generation; their own changes
+    // are not attributed to any manager.
     obj["metadata"]["managedFields"] = match managed {
         Some(m) => m,
         None => {
-            let prev = fields::entries_of(&old);
+            // managedFields the client changed (e.g. kubectl's client-side-apply upgrade)
+            // replace the stored ones; otherwise the stored ones are the base.
+            let sent = &obj["metadata"]["managedFields"];
+            let prev = if sent.as_array().is_some_and(|a| !a.is_empty())
+                && *sent != old["metadata"]["managedFields"]
+            {
+                fields::entries_of(&obj)
+            } else {
+                fields::entries_of(&old)
+            };
             fields::update_entries(rt, &prev, Some(&old), &obj, &opts.manager, sub, &now)
         }
     };
@@ -691,18 +702,21 @@ pub async fn finish_update(
     {
         m.remove("managedFields");
     }
+    let mut boxed = Some(obj);
+    warnings.extend(shared.admission().mutate(&attrs, &mut boxed).await?);
+    let mut obj = boxed.unwrap_or(Value::Null);
     builtin::prepare_update(rt, &mut obj, &old);
-    validate_all(shared, rt, &obj, Some(&old))?;
-    let boxed = Some(obj);
-    warnings.extend(shared.admission().validate(&attrs, &boxed).await?);
-    let Some(mut obj) = boxed else {
-        return Err(errors::not_found_generic());
-    };
     if spec_changed(rt, &old, &obj)
         && let Some(g) = old["metadata"]["generation"].as_i64()
     {
         obj["metadata"]["generation"] = json!(g + 1);
     }
+    validate_all(shared, rt, &obj, Some(&old))?;
+    let boxed = Some(obj);
+    warnings.extend(shared.admission().validate(&attrs, &boxed).await?);
+    let Some(obj) = boxed else {
+        return Err(errors::not_found_generic());
+    };
     if obj == old {
         return Ok((old, warnings, 200));
     }

@@ -19,6 +19,9 @@ pub(crate) mod keys;
 pub(crate) mod lists;
 pub(crate) mod math;
 pub(crate) mod pem;
+pub(crate) mod pkcs12;
+mod pkcs12_pbe;
+mod pkcs12_pfx;
 pub(crate) mod strings;
 pub(crate) mod x509;
 pub(crate) mod yaml;
@@ -128,6 +131,7 @@ fn all_tables() -> Vec<&'static [FuncDef]> {
         aes::FUNCS,
         keys::FUNCS,
         x509::FUNCS,
+        pkcs12::FUNCS,
     ]
 }
 

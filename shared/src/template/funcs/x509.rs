@@ -149,6 +149,11 @@ fn ordered_chain(input: &[u8]) -> Result<Vec<Node<'static>>, String> {
     Ok(order.into_iter().filter_map(|i| slots[i].take()).collect())
 }
 
+/// ESO `fetchCertChains` on PEM input: the certificates' DER, ordered leaf → root.
+pub(crate) fn ordered_chain_der(input: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    Ok(ordered_chain(input)?.into_iter().map(|n| n.raw).collect())
+}
+
 fn is_root(n: &Node<'_>) -> bool {
     n.aki.is_none() || ids_equal(&n.aki, &n.ski)
 }

@@ -85,7 +85,7 @@ pub async fn call(ep: &Endpoint, timeout_seconds: i32, review: &Value) -> Outcom
     };
     let exchange = async {
         let resp = client
-            .post(&url)
+            .post(wire_url(ep, &url))
             .header("content-type", "application/json")
             .header("accept", "application/json, */*")
             .body(body)
@@ -137,6 +137,21 @@ fn build_client(ep: &Endpoint) -> Result<reqwest::Client, String> {
         builder = builder.resolve(host, addr);
     }
     builder.build().map_err(|e| e.to_string())
+}
+
+/// An IP-literal URL whose socket is redirected (`connect_to`) is dialled at the redirect
+/// (DNS overrides only apply to names); errors still quote the configured URL.
+fn wire_url(ep: &Endpoint, url: &str) -> String {
+    if let (Some(addr), Some(host), Some(authority)) =
+        (ep.connect_to, host_of(url), authority_of(url))
+        && host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok()
+    {
+        return url.replacen(&authority, &addr.to_string(), 1);
+    }
+    url.to_string()
 }
 
 fn host_of(url: &str) -> Option<&str> {

@@ -1,0 +1,169 @@
+//! `webhook serve` accepts ESO's webhook flags with ESO's defaults, plus ours.
+
+use std::time::Duration;
+
+use webhook::cli::{CertMode, ServeArgs, parse_listen_addr, serve_flag_table};
+use webhook::duration::{format_go_duration, parse_go_duration};
+
+fn default_of(name: &str) -> Option<String> {
+    serve_flag_table()
+        .into_iter()
+        .find(|f| f.name == name)
+        .unwrap_or_else(|| panic!("flag --{name} missing"))
+        .default
+}
+
+#[test]
+fn eso_webhook_flags_exist_with_eso_defaults() {
+    // cmd/controller/webhook.go of ESO v2.9.0 (reference §8.4).
+    let expected = [
+        ("port", "10250"),
+        ("dns-name", "localhost"),
+        ("cert-dir", "/tmp/k8s-webhook-server/serving-certs"),
+        ("check-interval", "5m"),
+        ("tls-ciphers", ""),
+        ("tls-min-version", "1.2"),
+        ("enable-http2", "false"),
+        ("metrics-addr", ":8080"),
+        ("healthz-addr", ":8081"),
+        ("loglevel", "info"),
+    ];
+    for (name, default) in expected {
+        assert_eq!(default_of(name).as_deref(), Some(default), "--{name}");
+    }
+    // 90 days, written the Go way.
+    let lookahead = default_of("lookahead-interval").expect("default");
+    assert_eq!(
+        parse_go_duration(&lookahead),
+        Ok(Duration::from_secs(90 * 86_400))
+    );
+}
+
+#[test]
+fn our_flags_are_in_the_table() {
+    let names: Vec<String> = serve_flag_table().into_iter().map(|f| f.name).collect();
+    for name in [
+        "cert-mode",
+        "cert-secret-name",
+        "cert-secret-namespace",
+        "service-name",
+        "service-namespace",
+        "webhook-config-names",
+        "mutating-webhook-config-names",
+        "crd-names",
+        "require-namespace-policy",
+        "serve-conversion",
+        "request-timeout",
+        "max-body-bytes",
+    ] {
+        assert!(
+            names.iter().any(|n| n == name),
+            "--{name} missing from {names:?}"
+        );
+    }
+    let ns = serve_flag_table()
+        .into_iter()
+        .find(|f| f.name == "cert-secret-namespace")
+        .expect("flag");
+    assert_eq!(ns.env.as_deref(), Some("POD_NAMESPACE"));
+}
+
+#[test]
+fn helm_style_arguments_parse() {
+    // The argument style ESO's chart renders, including Go's `--flag=value` booleans.
+    let args = ServeArgs::try_parse_from([
+        "--port=10250",
+        "--dns-name=external-secrets-webhook.eso.svc",
+        "--cert-dir=/tmp/certs",
+        "--check-interval=5m",
+        "--lookahead-interval=2160h0m0s",
+        "--metrics-addr=:8080",
+        "--healthz-addr=:8081",
+        "--enable-http2=true",
+        "--zap-time-encoding=epoch",
+    ])
+    .expect("parses");
+    assert!(args.enable_http2);
+    assert_eq!(args.check_interval, Duration::from_secs(300));
+    assert_eq!(args.lookahead_interval, Duration::from_secs(2160 * 3600));
+    assert_eq!(args.cert_mode, CertMode::SelfManaged);
+    let bare = ServeArgs::try_parse_from([
+        "--enable-http2",
+        "--serve-conversion",
+        "--cert-mode",
+        "files",
+    ])
+    .expect("parses");
+    assert!(bare.enable_http2 && bare.serve_conversion);
+    assert_eq!(bare.cert_mode, CertMode::Files);
+    assert!(ServeArgs::try_parse_from(["--check-interval=soon"]).is_err());
+}
+
+#[test]
+fn certificate_names_cover_the_service() {
+    let args = ServeArgs::try_parse_from([
+        "--service-name=eso-webhook",
+        "--cert-secret-namespace=eso",
+        "--dns-name=eso-webhook.eso.svc",
+    ])
+    .expect("parses");
+    assert_eq!(
+        args.dns_names(),
+        [
+            "eso-webhook.eso.svc",
+            "eso-webhook.eso.svc.cluster.local",
+            "eso-webhook"
+        ]
+    );
+    let other = ServeArgs::try_parse_from([
+        "--service-name=s",
+        "--service-namespace=n",
+        "--dns-name=localhost",
+    ])
+    .expect("parses");
+    assert_eq!(
+        other.dns_names(),
+        ["s.n.svc", "s.n.svc.cluster.local", "s", "localhost"]
+    );
+}
+
+#[test]
+fn go_durations() {
+    let cases = [
+        ("5m", Duration::from_secs(300)),
+        ("2160h0m0s", Duration::from_secs(2160 * 3600)),
+        ("90d", Duration::from_secs(90 * 86_400)),
+        ("1h30m", Duration::from_secs(5400)),
+        ("1.5h", Duration::from_secs(5400)),
+        ("500ms", Duration::from_millis(500)),
+        ("2s", Duration::from_secs(2)),
+        ("0", Duration::ZERO),
+        ("1us", Duration::from_micros(1)),
+    ];
+    for (text, want) in cases {
+        assert_eq!(parse_go_duration(text), Ok(want), "{text}");
+    }
+    for bad in ["", "5", "-5m", "m", "5x", "1..5s"] {
+        assert!(parse_go_duration(bad).is_err(), "{bad:?} must be rejected");
+    }
+    assert_eq!(
+        format_go_duration(Duration::from_secs(2160 * 3600)),
+        "2160h0m0s"
+    );
+    assert_eq!(format_go_duration(Duration::from_secs(300)), "5m0s");
+    assert_eq!(format_go_duration(Duration::from_millis(1500)), "1.5s");
+}
+
+#[test]
+fn go_listen_addresses() {
+    assert_eq!(
+        parse_listen_addr(":8080"),
+        Ok(Some("0.0.0.0:8080".parse().expect("addr")))
+    );
+    assert_eq!(
+        parse_listen_addr("127.0.0.1:9"),
+        Ok(Some("127.0.0.1:9".parse().expect("addr")))
+    );
+    assert_eq!(parse_listen_addr("0"), Ok(None));
+    assert!(parse_listen_addr("nonsense").is_err());
+}
