@@ -3,14 +3,24 @@
 # Prints time to all-Ready, peak RSS, provider calls and API writes for the cold sync and for one
 # idle refresh cycle. Never asserts.
 #
-#   hack/bench-controller.sh            # N=1000 and N=10000
+#   hack/bench-controller.sh                      # N=1000 and N=10000, release build
 #   N="500 2000" REFRESH=20 CONCURRENT=8 hack/bench-controller.sh
+#   PROFILE=dev hack/bench-controller.sh          # reuse the debug build (no release artefacts)
+#
+# Peak RSS is the whole process: simulator and controller together.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N_LIST=${N:-"1000 10000"}
 REFRESH=${REFRESH:-30}
 CONCURRENT=${CONCURRENT:-4}
-cargo build --release -p tests --example bench_controller
+PROFILE=${PROFILE:-release}
+if [ "$PROFILE" = "release" ]; then
+  cargo build --release -p tests --example bench_controller
+  BIN=./target/release/examples/bench_controller
+else
+  cargo build -p tests --example bench_controller
+  BIN=./target/debug/examples/bench_controller
+fi
 for n in $N_LIST; do
-  ./target/release/examples/bench_controller "$n" "$REFRESH" "$CONCURRENT"
+  "$BIN" "$n" "$REFRESH" "$CONCURRENT"
 done

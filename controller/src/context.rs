@@ -33,7 +33,7 @@ pub struct Config {
     pub enable_secret_stores: bool,
     /// Run the ClusterExternalSecret reconciler.
     pub enable_cluster_external_secrets: bool,
-    /// Run the PushSecret reconciler (and manage store finalizers for it).
+    /// Run the PushSecret reconciler.
     pub enable_push_secrets: bool,
     /// Run the ClusterPushSecret reconciler.
     pub enable_cluster_push_secrets: bool,
@@ -291,7 +291,7 @@ impl Config {
 }
 
 /// Runs the store reconcilers, the ExternalSecret, ClusterExternalSecret, PushSecret and
-/// ClusterPushSecret reconcilers until `shutdown` resolves.
+/// ClusterPushSecret reconcilers (each as enabled) until `shutdown` resolves.
 pub async fn run_controllers(
     client: Client,
     config: Config,
@@ -311,46 +311,49 @@ pub async fn run_controllers(
         clients.clone(),
     ));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let push = {
+        let client = client.clone();
+        let stop = stop_rx.clone();
+        let cfg = crate::pushsecret::PushSecretConfig {
+            namespace: config.namespace.clone(),
+        };
+        let (ps, cps) = (
+            config.enable_push_secrets,
+            config.enable_cluster_push_secrets,
+        );
+        async move {
+            let ps_run = async {
+                if ps {
+                    crate::pushsecret::run(
+                        client.clone(),
+                        index,
+                        clients,
+                        cfg,
+                        crate::externalsecret::controller::stopped(stop.clone()),
+                    )
+                    .await;
+                }
+            };
+            let cps_run = async {
+                if cps {
+                    crate::clusterpushsecret::run(
+                        client.clone(),
+                        crate::externalsecret::controller::stopped(stop.clone()),
+                    )
+                    .await;
+                }
+            };
+            tokio::join!(ps_run, cps_run);
+        }
+    };
     let store_reconcilers = {
         let client = client.clone();
         let stop = crate::externalsecret::controller::stopped(stop_rx.clone());
         let enabled = config.enable_secret_stores || config.enable_cluster_stores;
         let requeue = config.store_requeue_interval;
-        let push_finalizers = config.enable_push_secrets;
         async move {
             if enabled {
-                stores::run_with_push_finalizers(
-                    client,
-                    &store_cfg,
-                    requeue,
-                    push_finalizers,
-                    stop,
-                )
-                .await;
-            }
-        }
-    };
-    let push = {
-        let client = client.clone();
-        let stop = crate::externalsecret::controller::stopped(stop_rx.clone());
-        let cfg = crate::pushsecret::PushSecretConfig {
-            namespace: config.namespace.clone(),
-        };
-        let enabled = config.enable_push_secrets;
-        async move {
-            if enabled {
-                crate::pushsecret::run(client, index, clients, cfg, stop).await;
-            }
-        }
-    };
-    let cluster_push = {
-        let client = client.clone();
-        let stop = crate::externalsecret::controller::stopped(stop_rx.clone());
-        // Cluster-scoped fan-out makes no sense in a single-namespace install.
-        let enabled = config.enable_cluster_push_secrets && config.namespace.is_none();
-        async move {
-            if enabled {
-                crate::clusterpushsecret::run(client, stop).await;
+                stores::run(client, &store_cfg, requeue, stop).await;
             }
         }
     };
@@ -362,12 +365,11 @@ pub async fn run_controllers(
     let result = tokio::join!(
         store_reconcilers,
         push,
-        cluster_push,
         run_controllers_with(client, config, stores, stopped),
         trigger
     );
     watches.abort();
-    result.3
+    result.2
 }
 
 /// Runs every enabled reconciler until `shutdown` resolves, using `stores` for store access.

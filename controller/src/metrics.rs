@@ -82,3 +82,40 @@ pub fn router(handle: metrics_exporter_prometheus::PrometheusHandle) -> axum::Ro
         }),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exports_eso_metric_names_and_labels() {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            sync_call("db", "apps");
+            sync_error("db", "apps");
+            condition(Kind::ExternalSecret, "db", "apps", "Ready", true);
+            reconcile_duration(
+                Kind::ClusterExternalSecret,
+                "c",
+                "",
+                Duration::from_millis(2),
+            );
+        });
+        let text = handle.render();
+        assert!(
+            text.contains(r#"externalsecret_sync_calls_total{name="db",namespace="apps"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"externalsecret_sync_calls_error{name="db",namespace="apps"} 1"#));
+        assert!(text.contains(
+            r#"externalsecret_status_condition{name="db",namespace="apps",condition="Ready",status="True"} 1"#
+        ));
+        assert!(text.contains(
+            r#"externalsecret_status_condition{name="db",namespace="apps",condition="Ready",status="False"} 0"#
+        ));
+        assert!(text.contains(
+            r#"clusterexternalsecret_reconcile_duration{name="c",namespace=""} 2000000"#
+        ));
+    }
+}

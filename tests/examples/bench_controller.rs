@@ -216,11 +216,20 @@ async fn main() -> anyhow::Result<()> {
             let _ = stop_rx.await;
         },
     ));
+    let mut last_print = Instant::now();
     loop {
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        // Listing every object is itself load on the simulator: poll sparingly.
+        tokio::time::sleep(Duration::from_secs(3)).await;
         let ready = count_ready(&es_api, None).await;
         if ready >= n {
             break;
+        }
+        if last_print.elapsed() > Duration::from_secs(30) {
+            println!(
+                "  ... {ready}/{n} Ready after {:.0}s",
+                started.elapsed().as_secs_f64()
+            );
+            last_print = Instant::now();
         }
         if started.elapsed() > Duration::from_secs(1800) {
             println!("cold sync incomplete after 30 min: {ready}/{n} Ready");
@@ -237,7 +246,7 @@ async fn main() -> anyhow::Result<()> {
     let mark = k8s_openapi::jiff::Timestamp::now().to_string();
     let idle_started = Instant::now();
     loop {
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
         let refreshed = count_ready(&es_api, Some(&mark)).await;
         if refreshed >= n || idle_started.elapsed() > Duration::from_secs(refresh * 3 + 60) {
             break;

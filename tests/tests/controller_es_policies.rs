@@ -334,3 +334,26 @@ async fn stores_of_another_controller_class_are_left_alone() {
     );
     assert!(env.secret("apps", "skip").await.is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generic_targets_are_rejected() {
+    let env = setup().await;
+    env.create_es(
+        "apps",
+        "cm",
+        with_target(
+            one_key("fake", "SecretStore"),
+            json!({"manifest": {"apiVersion": "v1", "kind": "ConfigMap"}}),
+        ),
+    )
+    .await;
+    let es = env
+        .wait_ready("apps", "cm", "False", "SecretSyncedError")
+        .await;
+    let msg = es.status.expect("status").conditions.expect("c")[0]
+        .message
+        .clone()
+        .unwrap_or_default();
+    assert!(msg.starts_with("generic targets are disabled"), "{msg}");
+    assert!(env.secret("apps", "cm").await.is_none());
+}

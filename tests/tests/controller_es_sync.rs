@@ -430,3 +430,39 @@ async fn password_generator_fills_data_from() {
     assert_eq!(password.len(), 32);
     assert_eq!(password.chars().filter(char::is_ascii_digit).count(), 4);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn created_once_and_on_change_refresh_policies() {
+    let env = Env::start().await;
+    env.namespace("apps").await;
+    env.fake_store("apps", "fake", &[("k", "one")]).await;
+    for (name, policy) in [("once", "CreatedOnce"), ("onchange", "OnChange")] {
+        env.create_es("apps", name, json!({
+            "secretStoreRef": {"name": "fake"}, "refreshPolicy": policy, "refreshInterval": "1s",
+            "data": store_ref_data(&[("key", "k")])
+        }))
+        .await;
+        env.wait_secret("apps", name, |s| data_of(s) == kv(&[("key", "one")]))
+            .await;
+    }
+    env.fake_store("apps", "fake", &[("k", "two")]).await;
+    // OnChange refreshes when the ExternalSecret changes; CreatedOnce never does.
+    for name in ["once", "onchange"] {
+        env.patch_es(
+            "apps",
+            name,
+            json!({"metadata": {"annotations": {"external-secrets.io/force-sync": "1"}}}),
+        )
+        .await;
+    }
+    env.wait_secret("apps", "onchange", |s| data_of(s) == kv(&[("key", "two")]))
+        .await;
+    // Both ran past their 1 s interval by now; CreatedOnce still holds the first value.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let once = env.secret("apps", "once").await.expect("secret");
+    assert_eq!(data_of(&once), kv(&[("key", "one")]));
+    // ... but it recreates a deleted target (Owner), with what the provider has now.
+    env.delete_secret("apps", "once").await;
+    env.wait_secret("apps", "once", |s| data_of(s) == kv(&[("key", "two")]))
+        .await;
+}

@@ -36,9 +36,6 @@ pub enum Error {
     /// API call failed.
     #[error(transparent)]
     Kube(#[from] kube::Error),
-    /// Finalizer handling failed.
-    #[error("finalizer: {0}")]
-    Finalizer(String),
 }
 
 /// Shared state of the CES controller.

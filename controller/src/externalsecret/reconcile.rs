@@ -56,9 +56,6 @@ pub enum Error {
     /// Sync failed; the status says why.
     #[error("{0}")]
     Sync(String),
-    /// Adding or removing the finalizer failed.
-    #[error("finalizer: {0}")]
-    Finalizer(String),
 }
 
 /// `Sources` backed by the store access of the context and the generator CRs.
@@ -338,6 +335,17 @@ async fn sync(es: &ExternalSecret, ctx: &Context) -> Result<Action, Error> {
     let Some(target) = es.target_name().map(str::to_string) else {
         return Ok(Action::await_change());
     };
+    if es
+        .spec
+        .target
+        .as_ref()
+        .is_some_and(|t| t.manifest.is_some())
+    {
+        // ESO needs --unsafe-allow-generic-targets for these; this controller has no such mode.
+        let msg = "generic targets are disabled: spec.target.manifest is not supported by this controller";
+        fail(es, ctx, REASON_SECRET_SYNCED_ERROR, msg, msg, now).await?;
+        return Ok(Action::await_change());
+    }
     let existing = target_secret(ctx, &ns, &target).await?;
     let cached_time = es.status.as_ref().and_then(|s| s.refresh_time.as_ref());
     let decision = match ctx.newer_sync(&key, cached_time) {
