@@ -1,7 +1,9 @@
 //! v1 ⇄ v1beta1 conversion is lossless, and KES manifests become a SecretStore plus an
 //! ExternalSecret that validate.
 
-use std::path::{Path, PathBuf};
+mod yamlfiles;
+
+use std::path::PathBuf;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -11,24 +13,10 @@ use shared::conversion::{
     ConversionError, KesOptions, PRESERVED_ANNOTATION, convert, from_kes, from_kes_with,
 };
 use shared::validation::{ValidationContext, validate};
+use yamlfiles::yaml_files;
 
 const V1: &str = "external-secrets.io/v1";
 const V1BETA1: &str = "external-secrets.io/v1beta1";
-
-fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("dir")
-        .map(|e| e.expect("e").path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            yaml_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            out.push(p);
-        }
-    }
-}
 
 /// The down-converted object is something the v1beta1 types hold without loss.
 fn fits<T: DeserializeOwned + Serialize>(obj: &Value) {

@@ -1,11 +1,14 @@
 //! Mutating defaults: the values ESO's CRDs default (reference §2), applied as a minimal JSON
 //! patch, idempotent over every example.
 
-use std::path::{Path, PathBuf};
+mod yamlfiles;
+
+use std::path::PathBuf;
 
 use json_patch::PatchOperation;
 use serde_json::{Value, json};
 use shared::defaulting::{default_patch, defaulted};
+use yamlfiles::yaml_files;
 
 fn apply(obj: &Value, ops: &[PatchOperation]) -> Value {
     let mut out = obj.clone();
@@ -234,21 +237,6 @@ fn null_values_are_replaced_and_unknown_kinds_untouched() {
     let cm =
         json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {}});
     assert!(default_patch(&cm).is_empty());
-}
-
-fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("dir")
-        .map(|e| e.expect("e").path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            yaml_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            out.push(p);
-        }
-    }
 }
 
 #[test]

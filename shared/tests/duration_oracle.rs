@@ -2,22 +2,10 @@
 
 mod gooracle;
 
+use gooracle::XorShift;
+
 use serde_json::{Value, json};
 use shared::duration::GoDuration;
-
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 const HANDPICKED: &[&str] = &[
     "",

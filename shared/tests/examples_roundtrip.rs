@@ -1,32 +1,20 @@
 //! Every document under `examples/` decodes into the typed struct for its kind and serializes
 //! back to the same JSON (nothing lost, nothing added), and satisfies the generated CRD schema.
 
+mod yamlfiles;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, ServiceAccount};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use shared::api::{generators, v1, v1alpha1, v1beta1};
+use yamlfiles::yaml_files;
 
 fn examples_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples")
-}
-
-fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
-        .map(|e| e.expect("dir entry").path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            yaml_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            out.push(p);
-        }
-    }
 }
 
 /// (file, document) for every document of every example file.

@@ -2,6 +2,8 @@
 
 mod gooracle;
 
+use gooracle::XorShift;
+
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
@@ -12,31 +14,18 @@ use shared::hash::{
     object_hash_secret_data, object_hash_str, object_hash_string_map, synced_resource_version,
 };
 
-/// Small deterministic generator so the "random" cases are the same on every run.
-struct XorShift(u64);
+fn random_key(rng: &mut XorShift) -> String {
+    const PIECES: &[&str] = &[
+        "a", "Z", "0", "9", "-", ".", "_", " ", ":", "[", "]", "{", "}", "é", "ß", "日本", "😀",
+        "\t", "\n", "map[", "%", "\\", "\"", "<nil>", "\u{7f}", "\u{0}",
+    ];
+    let len = rng.below(6);
+    (0..len).map(|_| PIECES[rng.below(PIECES.len())]).collect()
+}
 
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn key(&mut self) -> String {
-        const PIECES: &[&str] = &[
-            "a", "Z", "0", "9", "-", ".", "_", " ", ":", "[", "]", "{", "}", "é", "ß", "日本",
-            "😀", "\t", "\n", "map[", "%", "\\", "\"", "<nil>", "\u{7f}", "\u{0}",
-        ];
-        let len = self.below(6);
-        (0..len).map(|_| PIECES[self.below(PIECES.len())]).collect()
-    }
-    fn bytes(&mut self) -> Vec<u8> {
-        let len = self.below(12);
-        (0..len).map(|_| self.next() as u8).collect()
-    }
+fn random_bytes(rng: &mut XorShift) -> Vec<u8> {
+    let len = rng.below(12);
+    (0..len).map(|_| rng.next() as u8).collect()
 }
 
 fn fixed_bytes_maps() -> Vec<BTreeMap<String, Vec<u8>>> {
@@ -97,7 +86,11 @@ fn secret_data_hash_matches_go_for_many_maps() {
     let mut rng = XorShift(0x5eed_1234_abcd_ef01);
     for _ in 0..60 {
         let n = rng.below(9);
-        maps.push((0..n).map(|_| (rng.key(), rng.bytes())).collect());
+        maps.push(
+            (0..n)
+                .map(|_| (random_key(&mut rng), random_bytes(&mut rng)))
+                .collect(),
+        );
     }
     let cases: Vec<Value> = maps
         .iter()
@@ -186,7 +179,11 @@ fn string_maps() -> Vec<BTreeMap<String, String>> {
     let mut rng = XorShift(0xfeed_f00d_0bad_cafe);
     for _ in 0..40 {
         let n = rng.below(7);
-        maps.push((0..n).map(|_| (rng.key(), rng.key())).collect());
+        maps.push(
+            (0..n)
+                .map(|_| (random_key(&mut rng), random_key(&mut rng)))
+                .collect(),
+        );
     }
     maps
 }

@@ -3,6 +3,8 @@
 
 mod gooracle;
 
+use gooracle::XorShift;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
@@ -11,20 +13,6 @@ use shared::keys::{
     convert_key, decode, rewrite_merge,
 };
 use shared::secret_value::SecretValue;
-
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 const KEYS: &[&str] = &[
     "",

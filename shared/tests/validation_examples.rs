@@ -1,28 +1,16 @@
 //! Every manifest under `examples/` is admitted (no errors), with the namespace policy taken
 //! from the Namespace objects and ClusterSecretStore lookups from the stores in the examples.
 
+mod yamlfiles;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::Value;
 use shared::api::v1::ClusterSecretStore;
 use shared::policy::NamespacePolicy;
 use shared::validation::{ValidationContext, handles, validate};
-
-fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("read dir")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            yaml_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            out.push(p);
-        }
-    }
-}
+use yamlfiles::yaml_files;
 
 fn documents() -> Vec<(String, Value)> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples");

@@ -1,8 +1,11 @@
 //! ExternalSecret and ClusterExternalSecret admission rules: one test per rule, allow and deny,
 //! asserting both the field path and ESO's original message text.
 
+mod validationkit;
+
 use serde_json::{Value, json};
-use shared::validation::{Outcome, ValidationContext, validate};
+use shared::validation::{ValidationContext, validate};
+use validationkit::{allowed, check, denied, with};
 
 fn es(spec: Value) -> Value {
     json!({
@@ -17,39 +20,6 @@ fn base() -> Value {
         "secretStoreRef": {"name": "vault", "kind": "SecretStore"},
         "data": [{"secretKey": "password", "remoteRef": {"key": "db/creds", "property": "password"}}],
     })
-}
-
-fn with(mut spec: Value, patch: Value) -> Value {
-    if let (Value::Object(s), Value::Object(p)) = (&mut spec, patch) {
-        s.extend(p);
-    }
-    spec
-}
-
-fn check(obj: &Value) -> Outcome {
-    validate(obj, &ValidationContext::default())
-}
-
-/// Asserts exactly one error at `path` whose message contains every fragment.
-fn denied(out: &Outcome, path: &str, fragments: &[&str]) {
-    let hits: Vec<_> = out.errors.iter().filter(|e| e.path == path).collect();
-    assert_eq!(
-        hits.len(),
-        1,
-        "expected one error at {path}, got {:#?}",
-        out.errors
-    );
-    for f in fragments {
-        assert!(
-            hits[0].message.contains(f),
-            "{:?} lacks {f:?}",
-            hits[0].message
-        );
-    }
-}
-
-fn allowed(out: &Outcome) {
-    assert!(out.allowed(), "unexpected errors: {:#?}", out.errors);
 }
 
 #[test]

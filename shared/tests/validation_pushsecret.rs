@@ -1,7 +1,9 @@
 //! PushSecret, ClusterPushSecret and generator admission rules.
 
+mod validationkit;
+
 use serde_json::{Value, json};
-use shared::validation::{Outcome, ValidationContext, validate};
+use validationkit::{allowed, check, denied, with};
 
 fn ps(spec: Value) -> Value {
     json!({"apiVersion": "external-secrets.io/v1alpha1", "kind": "PushSecret",
@@ -14,38 +16,6 @@ fn base() -> Value {
         "selector": {"secret": {"name": "src"}},
         "data": [{"match": {"secretKey": "k", "remoteRef": {"remoteKey": "team-a/k"}}}],
     })
-}
-
-fn with(mut spec: Value, patch: Value) -> Value {
-    if let (Value::Object(s), Value::Object(p)) = (&mut spec, patch) {
-        s.extend(p);
-    }
-    spec
-}
-
-fn check(obj: &Value) -> Outcome {
-    validate(obj, &ValidationContext::default())
-}
-
-fn denied(out: &Outcome, path: &str, fragments: &[&str]) {
-    let hits: Vec<_> = out.errors.iter().filter(|e| e.path == path).collect();
-    assert_eq!(
-        hits.len(),
-        1,
-        "expected one error at {path}, got {:#?}",
-        out.errors
-    );
-    for f in fragments {
-        assert!(
-            hits[0].message.contains(f),
-            "{:?} lacks {f:?}",
-            hits[0].message
-        );
-    }
-}
-
-fn allowed(out: &Outcome) {
-    assert!(out.allowed(), "unexpected errors: {:#?}", out.errors);
 }
 
 #[test]

@@ -1,8 +1,11 @@
 //! SecretStore / ClusterSecretStore admission: ESO's store rules, unsupported providers,
 //! provider-specific checks, cross-namespace references and maintenance warnings.
 
+mod validationkit;
+
 use serde_json::{Value, json};
-use shared::validation::{Outcome, ValidationContext, aws_region_is_valid, validate};
+use shared::validation::aws_region_is_valid;
+use validationkit::{allowed, check, denied};
 
 fn ss(provider: Value) -> Value {
     json!({"apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
@@ -12,31 +15,6 @@ fn ss(provider: Value) -> Value {
 fn css(provider: Value) -> Value {
     json!({"apiVersion": "external-secrets.io/v1", "kind": "ClusterSecretStore",
         "metadata": {"name": "shared"}, "spec": {"provider": provider}})
-}
-
-fn check(obj: &Value) -> Outcome {
-    validate(obj, &ValidationContext::default())
-}
-
-fn denied(out: &Outcome, path: &str, fragments: &[&str]) {
-    let hits: Vec<_> = out.errors.iter().filter(|e| e.path == path).collect();
-    assert_eq!(
-        hits.len(),
-        1,
-        "expected one error at {path}, got {:#?}",
-        out.errors
-    );
-    for f in fragments {
-        assert!(
-            hits[0].message.contains(f),
-            "{:?} lacks {f:?}",
-            hits[0].message
-        );
-    }
-}
-
-fn allowed(out: &Outcome) {
-    assert!(out.allowed(), "unexpected errors: {:#?}", out.errors);
 }
 
 fn aws() -> Value {

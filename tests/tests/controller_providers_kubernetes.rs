@@ -57,16 +57,26 @@ fn ctx(client: &Client, kind: SecretStoreKind, object_ns: &str, provider: Value)
     }
 }
 
-async fn in_cluster(client: &Client) -> Box<dyn SecretsClient> {
+async fn connect(
+    client: &Client,
+    kind: SecretStoreKind,
+    object_ns: &str,
+    provider: Value,
+) -> Result<Box<dyn SecretsClient>, ProviderError> {
     KubernetesProvider::new()
-        .new_client(&ctx(
-            client,
-            SecretStoreKind::SecretStore,
-            "team-a",
-            json!({"remoteNamespace": "remote"}),
-        ))
+        .new_client(&ctx(client, kind, object_ns, provider))
         .await
-        .unwrap()
+}
+
+async fn in_cluster(client: &Client) -> Box<dyn SecretsClient> {
+    connect(
+        client,
+        SecretStoreKind::SecretStore,
+        "team-a",
+        json!({"remoteNamespace": "remote"}),
+    )
+    .await
+    .unwrap()
 }
 
 fn r(key: &str, property: Option<&str>, fetch: bool) -> ExternalSecretDataRemoteRef {
@@ -277,6 +287,11 @@ async fn find_by_name_regex_and_by_labels() {
     assert_eq!(texts(c.get_all_secrets(&by_two).await.unwrap()).len(), 1);
 }
 
+/// The `creds` Secret that `token_store`'s bearerToken points at.
+async fn token_secret(client: &Client, ns: &str, token: &str) {
+    secret(client, ns, "creds", json!({"data": {"token": b64(token)}})).await;
+}
+
 fn token_store(sim: &Sim, namespace: Option<&str>) -> Value {
     json!({
         "remoteNamespace": "remote",
@@ -289,22 +304,15 @@ fn token_store(sim: &Sim, namespace: Option<&str>) -> Value {
 async fn token_auth_over_tls_reads_and_validates() {
     let (sim, client) = sim().await;
     seed(&client).await;
-    secret(
+    token_secret(&client, "team-a", ADMIN_TOKEN).await;
+    let c = connect(
         &client,
+        SecretStoreKind::SecretStore,
         "team-a",
-        "creds",
-        json!({"data": {"token": b64(ADMIN_TOKEN)}}),
+        token_store(&sim, None),
     )
-    .await;
-    let c = KubernetesProvider::new()
-        .new_client(&ctx(
-            &client,
-            SecretStoreKind::SecretStore,
-            "team-a",
-            token_store(&sim, None),
-        ))
-        .await
-        .unwrap();
+    .await
+    .unwrap();
     assert_eq!(c.validate().await.unwrap(), ValidationResult::Ready);
     assert_eq!(get(&*c, "app", Some("user"), false).await.unwrap(), "admin");
 }
@@ -312,22 +320,15 @@ async fn token_auth_over_tls_reads_and_validates() {
 #[tokio::test]
 async fn an_unauthorized_token_fails_validation_with_the_reason() {
     let (sim, client) = sim().await;
-    secret(
+    token_secret(&client, "team-a", NOBODY_TOKEN).await;
+    let c = connect(
         &client,
+        SecretStoreKind::SecretStore,
         "team-a",
-        "creds",
-        json!({"data": {"token": b64(NOBODY_TOKEN)}}),
+        token_store(&sim, None),
     )
-    .await;
-    let c = KubernetesProvider::new()
-        .new_client(&ctx(
-            &client,
-            SecretStoreKind::SecretStore,
-            "team-a",
-            token_store(&sim, None),
-        ))
-        .await
-        .unwrap();
+    .await
+    .unwrap();
     let err = c.validate().await.unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -340,23 +341,16 @@ async fn an_unauthorized_token_fails_validation_with_the_reason() {
 #[tokio::test]
 async fn a_secret_store_cannot_read_credentials_from_another_namespace() {
     let (sim, client) = sim().await;
-    secret(
+    token_secret(&client, "remote", ADMIN_TOKEN).await;
+    let err = connect(
         &client,
-        "remote",
-        "creds",
-        json!({"data": {"token": b64(ADMIN_TOKEN)}}),
+        SecretStoreKind::SecretStore,
+        "team-a",
+        token_store(&sim, Some("remote")),
     )
-    .await;
-    let err = KubernetesProvider::new()
-        .new_client(&ctx(
-            &client,
-            SecretStoreKind::SecretStore,
-            "team-a",
-            token_store(&sim, Some("remote")),
-        ))
-        .await
-        .err()
-        .unwrap();
+    .await
+    .err()
+    .unwrap();
     assert!(matches!(err, ProviderError::InvalidConfig(_)), "{err}");
 }
 
@@ -364,48 +358,38 @@ async fn a_secret_store_cannot_read_credentials_from_another_namespace() {
 async fn referent_cluster_store_resolves_credentials_in_the_object_namespace() {
     let (sim, client) = sim().await;
     seed(&client).await;
-    secret(
-        &client,
-        "team-a",
-        "creds",
-        json!({"data": {"token": b64(ADMIN_TOKEN)}}),
-    )
-    .await;
-    let provider = KubernetesProvider::new();
+    token_secret(&client, "team-a", ADMIN_TOKEN).await;
     // The store controller has no object namespace: validation cannot be determined.
-    let c = provider
-        .new_client(&ctx(
-            &client,
-            SecretStoreKind::ClusterSecretStore,
-            "",
-            token_store(&sim, None),
-        ))
-        .await
-        .unwrap();
+    let c = connect(
+        &client,
+        SecretStoreKind::ClusterSecretStore,
+        "",
+        token_store(&sim, None),
+    )
+    .await
+    .unwrap();
     assert_eq!(c.validate().await.unwrap(), ValidationResult::Unknown);
     assert!(get(&*c, "app", None, false).await.is_err());
     // From team-a, the token Secret of team-a is used.
-    let c = provider
-        .new_client(&ctx(
-            &client,
-            SecretStoreKind::ClusterSecretStore,
-            "team-a",
-            token_store(&sim, None),
-        ))
-        .await
-        .unwrap();
+    let c = connect(
+        &client,
+        SecretStoreKind::ClusterSecretStore,
+        "team-a",
+        token_store(&sim, None),
+    )
+    .await
+    .unwrap();
     assert_eq!(get(&*c, "app", Some("user"), false).await.unwrap(), "admin");
     // From a namespace without the credentials Secret, building fails.
-    let err = provider
-        .new_client(&ctx(
-            &client,
-            SecretStoreKind::ClusterSecretStore,
-            "remote",
-            token_store(&sim, None),
-        ))
-        .await
-        .err()
-        .unwrap();
+    let err = connect(
+        &client,
+        SecretStoreKind::ClusterSecretStore,
+        "remote",
+        token_store(&sim, None),
+    )
+    .await
+    .err()
+    .unwrap();
     assert!(
         err.to_string()
             .contains("cannot get Kubernetes secret \"creds\""),
@@ -425,15 +409,14 @@ async fn kubeconfig_auth_ref_connects_with_its_own_credentials() {
         json!({"data": {"config": b64(&kubeconfig)}}),
     )
     .await;
-    let c = KubernetesProvider::new()
-        .new_client(&ctx(
-            &client,
-            SecretStoreKind::SecretStore,
-            "team-a",
-            json!({"remoteNamespace": "remote", "authRef": {"name": "kubeconfig", "key": "config"}}),
-        ))
-        .await
-        .unwrap();
+    let c = connect(
+        &client,
+        SecretStoreKind::SecretStore,
+        "team-a",
+        json!({"remoteNamespace": "remote", "authRef": {"name": "kubeconfig", "key": "config"}}),
+    )
+    .await
+    .unwrap();
     assert_eq!(c.validate().await.unwrap(), ValidationResult::Ready);
     assert_eq!(
         get(&*c, "app", Some("file.png"), false).await.unwrap(),

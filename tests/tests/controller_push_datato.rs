@@ -43,15 +43,7 @@ async fn fake_env() -> Env {
 }
 
 async fn fake_value(env: &Env, key: &str) -> Option<String> {
-    env.store_client("default", "aws-parameterstore")
-        .await
-        .get_secret(&shared::api::v1::ExternalSecretDataRemoteRef {
-            key: key.into(),
-            ..Default::default()
-        })
-        .await
-        .ok()
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    env.store_text("default", "aws-parameterstore", key).await
 }
 
 #[tokio::test]

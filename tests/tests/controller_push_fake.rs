@@ -6,7 +6,6 @@ mod controller_push_support;
 use controller_push_support::*;
 use k8s_openapi::ByteString;
 use kube::api::{Patch, PatchParams};
-use shared::api::v1::ExternalSecretDataRemoteRef;
 
 const STORE: &str = r#"
 apiVersion: external-secrets.io/v1
@@ -26,15 +25,7 @@ stringData: {username: admin, password: hunter2}
 "#;
 
 async fn remote(env: &Env, ns: &str, key: &str) -> Option<String> {
-    let client = env.store_client(ns, "fake").await;
-    client
-        .get_secret(&ExternalSecretDataRemoteRef {
-            key: key.into(),
-            ..Default::default()
-        })
-        .await
-        .ok()
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    env.store_text(ns, "fake", key).await
 }
 
 #[tokio::test]

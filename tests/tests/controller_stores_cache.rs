@@ -117,6 +117,39 @@ fn store(counts: &Arc<Counts>, generation: i64) -> ResolvedStore {
     }
 }
 
+/// A cache over the counting provider, with a Kubernetes client nothing listens behind.
+struct Fixture {
+    counts: Arc<Counts>,
+    cache: ClientCache,
+    kube: kube::Client,
+}
+
+impl Fixture {
+    fn new(cache: ClientCache) -> Self {
+        Fixture {
+            counts: Arc::default(),
+            cache,
+            kube: offline_kube(),
+        }
+    }
+
+    /// The cached client of store generation `generation`, for objects in `object_ns`.
+    async fn client(&self, generation: i64, object_ns: &str) -> Arc<dyn SecretsClient> {
+        self.cache
+            .client(&self.kube, &store(&self.counts, generation), object_ns)
+            .await
+            .unwrap()
+    }
+
+    fn builds(&self) -> usize {
+        self.counts.builds.load(Ordering::SeqCst)
+    }
+
+    fn reads(&self) -> usize {
+        self.counts.reads.load(Ordering::SeqCst)
+    }
+}
+
 fn key(k: &str) -> ExternalSecretDataRemoteRef {
     ExternalSecretDataRemoteRef {
         key: k.into(),
@@ -154,78 +187,58 @@ async fn concurrent_identical_reads_make_one_provider_call() {
 
 #[tokio::test]
 async fn finished_reads_are_reused_only_within_the_window() {
-    let counts = Arc::new(Counts::default());
-    let cache = ClientCache::with_windows(Duration::from_millis(300), Duration::from_secs(60));
-    let kube = offline_kube();
-    let c = cache
-        .client(&kube, &store(&counts, 1), "default")
-        .await
-        .unwrap();
+    let f = Fixture::new(ClientCache::with_windows(
+        Duration::from_millis(300),
+        Duration::from_secs(60),
+    ));
+    let c = f.client(1, "default").await;
     c.get_secret(&key("a")).await.unwrap();
     c.get_secret(&key("a")).await.unwrap();
-    assert_eq!(counts.reads.load(Ordering::SeqCst), 1);
+    assert_eq!(f.reads(), 1);
     tokio::time::sleep(Duration::from_millis(400)).await;
     c.get_secret(&key("a")).await.unwrap();
-    assert_eq!(counts.reads.load(Ordering::SeqCst), 2);
+    assert_eq!(f.reads(), 2);
 }
 
 #[tokio::test]
 async fn errors_are_shared_by_the_flight_but_not_cached() {
-    let counts = Arc::new(Counts::default());
-    let cache = ClientCache::with_windows(Duration::from_secs(60), Duration::from_secs(60));
-    let kube = offline_kube();
-    let c = cache
-        .client(&kube, &store(&counts, 1), "default")
-        .await
-        .unwrap();
+    let f = Fixture::new(ClientCache::with_windows(
+        Duration::from_secs(60),
+        Duration::from_secs(60),
+    ));
+    let c = f.client(1, "default").await;
     let absent = key("absent");
     let (x, y) = tokio::join!(c.get_secret(&absent), c.get_secret(&absent));
     assert!(matches!(x, Err(ProviderError::NoSecret)));
     assert!(matches!(y, Err(ProviderError::NoSecret)));
-    assert_eq!(counts.reads.load(Ordering::SeqCst), 1);
+    assert_eq!(f.reads(), 1);
     // The next read asks again even though the window is long.
     assert!(c.get_secret(&key("absent")).await.is_err());
-    assert_eq!(counts.reads.load(Ordering::SeqCst), 2);
+    assert_eq!(f.reads(), 2);
 }
 
 #[tokio::test]
 async fn clients_are_rebuilt_only_when_the_store_generation_changes() {
-    let counts = Arc::new(Counts::default());
-    let cache = ClientCache::new();
-    let kube = offline_kube();
-    cache
-        .client(&kube, &store(&counts, 1), "default")
-        .await
-        .unwrap();
-    cache
-        .client(&kube, &store(&counts, 1), "default")
-        .await
-        .unwrap();
-    assert_eq!(counts.builds.load(Ordering::SeqCst), 1);
-    cache
-        .client(&kube, &store(&counts, 2), "default")
-        .await
-        .unwrap();
-    assert_eq!(counts.builds.load(Ordering::SeqCst), 2);
+    let f = Fixture::new(ClientCache::new());
+    f.client(1, "default").await;
+    f.client(1, "default").await;
+    assert_eq!(f.builds(), 1);
+    f.client(2, "default").await;
+    assert_eq!(f.builds(), 2);
     // The old generation's client was dropped.
-    assert_eq!(cache.len(), 1);
+    assert_eq!(f.cache.len(), 1);
     // Another object namespace gets its own client (referent auth differs per namespace).
-    cache
-        .client(&kube, &store(&counts, 2), "other")
-        .await
-        .unwrap();
-    assert_eq!(counts.builds.load(Ordering::SeqCst), 3);
+    f.client(2, "other").await;
+    assert_eq!(f.builds(), 3);
 }
 
 #[tokio::test]
 async fn a_push_makes_the_next_read_ask_the_provider() {
-    let counts = Arc::new(Counts::default());
-    let cache = ClientCache::with_windows(Duration::from_secs(60), Duration::from_secs(60));
-    let kube = offline_kube();
-    let c = cache
-        .client(&kube, &store(&counts, 1), "default")
-        .await
-        .unwrap();
+    let f = Fixture::new(ClientCache::with_windows(
+        Duration::from_secs(60),
+        Duration::from_secs(60),
+    ));
+    let c = f.client(1, "default").await;
     assert!(c.get_secret(&key("pushed")).await.is_err());
     let secret: Secret = serde_json::from_value(json!({"data": {"k": "dmFsdWU="}})).unwrap();
     let data: PushSecretData = serde_json::from_value(
@@ -239,5 +252,5 @@ async fn a_push_makes_the_next_read_ask_the_provider() {
         b"value"
     );
     c.get_secret(&key("a")).await.unwrap();
-    assert_eq!(counts.reads.load(Ordering::SeqCst), 4);
+    assert_eq!(f.reads(), 4);
 }

@@ -378,32 +378,10 @@ fn services_probes_and_network_policies_use_declared_ports() {
 
 /// Every rule that applies to `service_account` through any (Cluster)RoleBinding.
 fn rules_for(objs: &[Value], service_account: &str) -> Vec<Value> {
-    let mut rules = Vec::new();
-    for binding in objs
-        .iter()
-        .filter(|o| matches!(kind(o), "RoleBinding" | "ClusterRoleBinding"))
-    {
-        let bound = binding["subjects"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|s| {
-                s["kind"] == "ServiceAccount"
-                    && s["name"] == service_account
-                    && s["namespace"] == NAMESPACE
-            });
-        if !bound {
-            continue;
-        }
-        let role_ref = &binding["roleRef"];
-        let role = find(
-            objs,
-            role_ref["kind"].as_str().unwrap_or_default(),
-            role_ref["name"].as_str().unwrap_or_default(),
-        );
-        rules.extend(role["rules"].as_array().into_iter().flatten().cloned());
-    }
-    rules
+    roles_bound_to(objs, service_account)
+        .into_iter()
+        .flat_map(|role| role["rules"].as_array().into_iter().flatten().cloned())
+        .collect()
 }
 
 #[test]

@@ -190,29 +190,8 @@ fn strings(v: &Value) -> Vec<String> {
 
 fn granted(objs: &[Value], service_account: &str) -> BTreeSet<Grant> {
     let mut out = BTreeSet::new();
-    for binding in objs
-        .iter()
-        .filter(|o| matches!(kind(o), "RoleBinding" | "ClusterRoleBinding"))
-    {
-        let bound = binding["subjects"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|s| {
-                s["kind"] == "ServiceAccount"
-                    && s["name"] == service_account
-                    && s["namespace"] == NAMESPACE
-            });
-        if !bound {
-            continue;
-        }
-        let role_kind = binding["roleRef"]["kind"].as_str().unwrap_or_default();
-        let role = find(
-            objs,
-            role_kind,
-            binding["roleRef"]["name"].as_str().unwrap_or_default(),
-        );
-        let namespaced = role_kind == "Role";
+    for role in roles_bound_to(objs, service_account) {
+        let namespaced = kind(role) == "Role";
         for rule in role["rules"].as_array().into_iter().flatten() {
             let names = strings(&rule["resourceNames"]);
             let names = if names.is_empty() {

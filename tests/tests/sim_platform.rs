@@ -1,9 +1,6 @@
 //! Admission webhooks reached through a Service mapping, CRD pruning with warnings, and
 //! TokenRequest tokens accepted by OpenBao's JWT auth (keys fetched from the simulator's JWKS).
 
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
 use axum::Json;
 use base64::Engine as _;
 use k8s_openapi::api::admissionregistration::v1::{
@@ -14,6 +11,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ApiResource, DynamicObject, PostParams};
 use serde_json::{Value, json};
+use tests::emulators::Bao;
 use tests::sim::Sim;
 use tests::sim::testwebhooks::{self, Pki};
 
@@ -203,78 +201,6 @@ fn api_resource() -> ApiResource {
     }
 }
 
-/// `bao server -dev` on a free port, killed on drop.
-struct Bao {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Bao {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn bao_binary() -> std::path::PathBuf {
-    if let Ok(venv) = std::env::var("ESO_VENV") {
-        let p = std::path::Path::new(&venv).join("bin/bao");
-        if p.exists() {
-            return p;
-        }
-    }
-    std::env::var_os("PATH")
-        .and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|d| d.join("bao"))
-                .find(|p| p.exists())
-        })
-        .expect("`bao` (OpenBao) not found via $ESO_VENV/bin or PATH")
-}
-
-async fn start_bao() -> Bao {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let child = Command::new(bao_binary())
-        .args([
-            "server",
-            "-dev",
-            &format!("-dev-listen-address={addr}"),
-            "-dev-root-token-id=root",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start bao");
-    let bao = Bao { child, addr };
-    for _ in 0..100 {
-        let ok = reqwest::get(format!("http://{}/v1/sys/health", bao.addr))
-            .await
-            .is_ok_and(|r| r.status().is_success());
-        if ok {
-            return bao;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("bao dev server did not become healthy");
-}
-
-async fn bao_post(bao: &Bao, path: &str, root: bool, body: Value) -> (u16, Value) {
-    let mut req = reqwest::Client::new()
-        .post(format!("http://{}/v1/{path}", bao.addr))
-        .json(&body);
-    if root {
-        req = req.header("X-Vault-Token", "root");
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_request_tokens_log_in_to_openbao_via_the_jwks_endpoint() {
     let sim = sim_with_ns("eso").await;
@@ -282,28 +208,13 @@ async fn token_request_tokens_log_in_to_openbao_via_the_jwks_endpoint() {
         serde_json::from_value(json!({"metadata": {"name": "robot"}})).unwrap();
     let sas: Api<ServiceAccount> = Api::namespaced(sim.client(), "eso");
     sas.create(&PostParams::default(), &sa).await.unwrap();
-    let bao = start_bao().await;
+    let bao = Bao::start().await.unwrap();
     // OpenBao discovers the keys the way a real cluster's consumers do: the JWKS over HTTPS.
-    let (s, _) = bao_post(&bao, "sys/auth/jwt", true, json!({"type": "jwt"})).await;
-    assert!(s < 300);
-    let (s, b) = bao_post(
-        &bao,
-        "auth/jwt/config",
-        true,
-        json!({"jwks_url": format!("{}/openid/v1/jwks", sim.https_url()),
-               "jwks_ca_pem": sim.ca_pem(), "bound_issuer": tests::sim::ISSUER}),
-    )
-    .await;
-    assert!(s < 300, "jwt config: {s} {b}");
-    let (s, b) = bao_post(
-        &bao,
-        "auth/jwt/role/eso",
-        true,
-        json!({"role_type": "jwt", "bound_audiences": ["vault"], "user_claim": "sub",
-               "bound_subject": "system:serviceaccount:eso:robot", "token_policies": ["default"]}),
-    )
-    .await;
-    assert!(s < 300, "jwt role: {s} {b}");
+    let config = json!({"jwks_url": format!("{}/openid/v1/jwks", sim.https_url()),
+        "jwks_ca_pem": sim.ca_pem(), "bound_issuer": tests::sim::ISSUER});
+    bao.enable_jwt_auth(&config, "eso", "vault", "system:serviceaccount:eso:robot")
+        .await
+        .unwrap();
 
     let request = |aud: &str| -> TokenRequest {
         serde_json::from_value(json!({"spec": {"audiences": [aud], "expirationSeconds": 600}}))
@@ -314,13 +225,10 @@ async fn token_request_tokens_log_in_to_openbao_via_the_jwks_endpoint() {
         .await
         .unwrap();
     let jwt = issued.status.unwrap().token;
-    let (s, b) = bao_post(
-        &bao,
-        "auth/jwt/login",
-        false,
-        json!({"role": "eso", "jwt": jwt}),
-    )
-    .await;
+    let (s, b) = bao
+        .jwt_login("eso", jwt.as_deref().expect("a token was issued"))
+        .await
+        .unwrap();
     assert_eq!(s, 200, "login: {b}");
     assert!(
         b["auth"]["client_token"]
@@ -335,13 +243,10 @@ async fn token_request_tokens_log_in_to_openbao_via_the_jwks_endpoint() {
         .status
         .unwrap()
         .token;
-    let (s, _) = bao_post(
-        &bao,
-        "auth/jwt/login",
-        false,
-        json!({"role": "eso", "jwt": other}),
-    )
-    .await;
+    let (s, _) = bao
+        .jwt_login("eso", other.as_deref().expect("a token was issued"))
+        .await
+        .unwrap();
     assert_eq!(s, 400, "a token for another audience is refused");
 
     // The simulator itself accepts the token as the ServiceAccount (api audience).

@@ -4,15 +4,7 @@
 //! client-visible result (Status body, HTTP code, Warning headers, patched object).
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::{OriginalUri, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
 use k8s_openapi::api::admissionregistration::v1::{
     MutatingWebhookConfiguration, ServiceReference, ValidatingWebhookConfiguration,
     WebhookClientConfig,
@@ -23,6 +15,7 @@ use tests::sim::admission::{
     config, jsonpatch,
 };
 use tests::sim::schema::errors::invalid_status;
+use tests::sim::testwebhooks::{Pki, golden_webhooks};
 
 const GOLDEN: &str = "/work/shared/apiserver-golden/09-admission-webhooks.json";
 const RECORDED_PORT: &str = "18443";
@@ -34,147 +27,8 @@ fn golden() -> Vec<Value> {
     v["exchanges"].as_array().expect("exchanges").clone()
 }
 
-struct Pki {
-    ca_pem: String,
-    cert_pem: String,
-    key_pem: String,
-}
-
 fn pki() -> Pki {
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(rcgen::DnType::CommonName, "golden-webhook-ca");
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(ca, ca_key);
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut params = rcgen::CertificateParams::new(vec![SERVICE_HOST.to_owned()]).unwrap();
-    params
-        .subject_alt_names
-        .push(rcgen::SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
-    let cert = params.signed_by(&key, &issuer).unwrap();
-    Pki {
-        ca_pem: ca_cert.pem(),
-        cert_pem: cert.pem(),
-        key_pem: key.serialize_pem(),
-    }
-}
-
-type Seen = Arc<Mutex<Vec<(String, Value)>>>;
-
-fn review_response(response: Value) -> Response {
-    axum::Json(json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response}))
-        .into_response()
-}
-
-fn b64(v: &Value) -> String {
-    base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(v).unwrap())
-}
-
-/// The recorder's webhook behaviours, selected by path.
-async fn webhook(State(seen): State<Seen>, OriginalUri(uri): OriginalUri, body: Bytes) -> Response {
-    let review: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let path_and_query = uri
-        .path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_default();
-    seen.lock().unwrap().push((path_and_query, review.clone()));
-    let uid = review["request"]["uid"].clone();
-    match uri.path() {
-        "/deny-403" => review_response(json!({"uid": uid, "allowed": false,
-            "status": {"code": 403, "message": "widgets labelled golden-deny=403 are not allowed here"}})),
-        "/deny-plain" => review_response(json!({"uid": uid, "allowed": false})),
-        "/deny-422" => review_response(json!({"uid": uid, "allowed": false, "status": {
-            "code": 422, "reason": "Invalid", "message": "spec.size is not acceptable to the policy",
-            "details": {"causes": [{"type": "FieldValueInvalid", "message": "too big", "field": "spec.size"}]}}})),
-        "/deny-nocode" => review_response(json!({"uid": uid, "allowed": false,
-            "status": {"message": "denied with a message but no code"}})),
-        "/warn" => review_response(json!({"uid": uid, "allowed": true, "warnings": [
-            "first warning from webhook",
-            "second warning with \"quotes\" and unicode \u{e9}",
-            format!("long-warning {}", "x".repeat(300)),
-        ]})),
-        "/malformed" | "/malformed-ignore" => (
-            [("content-type", "application/json")],
-            "\"this is not an AdmissionReview\"",
-        )
-            .into_response(),
-        "/timeout" | "/timeout-ignore" => {
-            tokio::time::sleep(Duration::from_secs(3)).await;
-            review_response(json!({"uid": uid, "allowed": true}))
-        }
-        "/wrong-uid" => {
-            review_response(json!({"uid": "00000000-0000-0000-0000-000000000000", "allowed": true}))
-        }
-        "/no-response" => {
-            axum::Json(json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}))
-                .into_response()
-        }
-        "/http500" => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            [("content-type", "text/plain")],
-            "internal failure in webhook\n",
-        )
-            .into_response(),
-        "/mutate" => review_response(
-            json!({"uid": uid, "allowed": true, "patchType": "JSONPatch", "patch": b64(&json!([
-                {"op": "add", "path": "/metadata/annotations", "value": {"golden/mutated": "true"}},
-                {"op": "add", "path": "/metadata/labels/mutated-by", "value": "golden-webhook"},
-                {"op": "replace", "path": "/spec/size", "value": 7},
-            ]))}),
-        ),
-        "/patch-array" => {
-            let bytes = serde_json::to_vec(&json!([
-                {"op": "add", "path": "/metadata/labels/mutated-by", "value": "array-patch"}
-            ]))
-            .unwrap();
-            review_response(
-                json!({"uid": uid, "allowed": true, "patchType": "JSONPatch", "patch": bytes}),
-            )
-        }
-        "/patch-bad" => review_response(
-            json!({"uid": uid, "allowed": true, "patchType": "JSONPatch",
-            "patch": b64(&json!([{"op": "remove", "path": "/spec/doesNotExist"}]))}),
-        ),
-        "/patch-no-type" => review_response(json!({"uid": uid, "allowed": true,
-            "patch": b64(&json!([{"op": "add", "path": "/metadata/labels/x", "value": "y"}]))})),
-        _ => review_response(json!({"uid": uid, "allowed": true})),
-    }
-}
-
-struct Server {
-    addr: SocketAddr,
-    seen: Seen,
-    handle: axum_server::Handle<SocketAddr>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.handle.shutdown();
-    }
-}
-
-async fn start_server(pki: &Pki) -> Server {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let seen: Seen = Arc::default();
-    let app = axum::Router::new()
-        .fallback(webhook)
-        .with_state(seen.clone());
-    let tls = axum_server::tls_rustls::RustlsConfig::from_pem(
-        pki.cert_pem.clone().into(),
-        pki.key_pem.clone().into(),
-    )
-    .await
-    .unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let handle = axum_server::Handle::new();
-    let server = axum_server::from_tcp_rustls(listener, tls)
-        .unwrap()
-        .handle(handle.clone());
-    tokio::spawn(async move { server.serve(app.into_make_service()).await });
-    Server { addr, seen, handle }
+    Pki::new(&[SERVICE_HOST]).unwrap()
 }
 
 /// Every webhook of the two recorded configurations (stored, i.e. defaulted, form), pointed
@@ -185,7 +39,7 @@ fn hooks(ex: &[Value], pki: &Pki, port: u16) -> Vec<Hook> {
             &format!("127.0.0.1:{RECORDED_PORT}"),
             &format!("127.0.0.1:{port}"),
         );
-        let ca = base64::engine::general_purpose::STANDARD.encode(&pki.ca_pem);
+        let ca = pki.ca_bundle();
         let mut v: Value =
             serde_json::from_str(&text.replace("\"<pem>\"", &format!("\"{ca}\""))).unwrap();
         v["metadata"] = json!({"name": v["metadata"]["name"]});
@@ -291,7 +145,7 @@ fn namespace_labels(ns: &str) -> BTreeMap<String, String> {
 async fn golden_admission_exchanges() {
     let ex = golden();
     let pki = pki();
-    let server = start_server(&pki).await;
+    let server = golden_webhooks(&pki).await.unwrap();
     let hooks = hooks(&ex, &pki, server.addr.port());
     let widgets = Gvr::new("example.test", "v1", "widgets");
     let widget_kind = Gvk::new("example.test", "v1", "Widget");
@@ -396,12 +250,12 @@ async fn golden_admission_exchanges() {
             let seen = server.seen.lock().unwrap().clone();
             assert_eq!(seen.len(), 1, "exchange {i}: one POST");
             assert_eq!(
-                seen[0].0,
+                seen[0].path,
                 obs["webhook_path"].as_str().unwrap(),
                 "exchange {i}: path and ?timeout="
             );
             assert_eq!(
-                &seen[0].1, recorded,
+                &seen[0].review, recorded,
                 "exchange {i}: body received by the webhook"
             );
             checked_observations += 1;
@@ -511,7 +365,7 @@ fn golden_configuration_defaults_and_validation() {
 #[tokio::test]
 async fn service_reference_is_resolved_and_verified_by_name() {
     let pki = pki();
-    let server = start_server(&pki).await;
+    let server = golden_webhooks(&pki).await.unwrap();
     let cc = WebhookClientConfig {
         ca_bundle: Some(k8s_openapi::ByteString(pki.ca_pem.clone().into_bytes())),
         service: Some(ServiceReference {
@@ -544,7 +398,10 @@ async fn service_reference_is_resolved_and_verified_by_name() {
         }
         other => panic!("unexpected {other:?}"),
     }
-    assert_eq!(server.seen.lock().unwrap()[0].0, "/deny-plain?timeout=5s");
+    assert_eq!(
+        server.seen.lock().unwrap()[0].path,
+        "/deny-plain?timeout=5s"
+    );
 }
 
 fn hook_template(cc: WebhookClientConfig) -> Hook {
@@ -562,7 +419,7 @@ fn hook_template(cc: WebhookClientConfig) -> Hook {
 #[tokio::test]
 async fn transport_failures_use_go_wording_and_respect_failure_policy() {
     let pki = pki();
-    let server = start_server(&pki).await;
+    let server = golden_webhooks(&pki).await.unwrap();
     let other_ca = self::pki();
     let review = json!({"request": {"uid": "u2"}});
     let url = format!("https://127.0.0.1:{}/allow", server.addr.port());

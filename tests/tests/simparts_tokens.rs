@@ -1,13 +1,11 @@
 //! ServiceAccount tokens against `apiserver-golden/10-serviceaccount-tokens.json`, plus an
 //! end-to-end login to a real OpenBao dev server with JWT auth configured with our public key.
 
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
+use tests::emulators::Bao;
 use tests::sim::tokens::{self, BoundObject, TokenIssuer};
 
 const ISSUER: &str = "https://kubernetes.default.svc";
@@ -247,125 +245,20 @@ fn expired_and_not_yet_valid_tokens_are_rejected() {
     assert!(issuer.authenticate(&edge, &auds).is_ok());
 }
 
-/// `bao server -dev` on a free port, killed on drop.
-struct Bao {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Bao {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn bao_binary() -> std::path::PathBuf {
-    if let Ok(venv) = std::env::var("ESO_VENV") {
-        let p = std::path::Path::new(&venv).join("bin/bao");
-        if p.exists() {
-            return p;
-        }
-    }
-    std::env::var_os("PATH")
-        .and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|d| d.join("bao"))
-                .find(|p| p.exists())
-        })
-        .expect("`bao` (OpenBao) not found via $ESO_VENV/bin or PATH")
-}
-
-async fn start_bao() -> Bao {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let child = Command::new(bao_binary())
-        .args([
-            "server",
-            "-dev",
-            &format!("-dev-listen-address={addr}"),
-            "-dev-root-token-id=root",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start bao");
-    let bao = Bao { child, addr };
-    let client = reqwest::Client::new();
-    for _ in 0..100 {
-        let health = client
-            .get(format!("http://{}/v1/sys/health", bao.addr))
-            .send()
-            .await;
-        if health.is_ok_and(|r| r.status().is_success()) {
-            return bao;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("bao dev server did not become healthy");
-}
-
-async fn bao_post(
-    client: &reqwest::Client,
-    bao: &Bao,
-    path: &str,
-    token: Option<&str>,
-    body: Value,
-) -> (u16, Value) {
-    let mut req = client
-        .post(format!("http://{}/v1/{path}", bao.addr))
-        .json(&body);
-    if let Some(t) = token {
-        req = req.header("X-Vault-Token", t);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test]
 async fn openbao_jwt_auth_accepts_our_tokens() {
-    let bao = start_bao().await;
+    let bao = Bao::start().await.unwrap();
     let issuer = TokenIssuer::new(ISSUER).unwrap();
-    let client = reqwest::Client::new();
-    let root = Some("root");
-    let (s, _) = bao_post(&client, &bao, "sys/auth/jwt", root, json!({"type": "jwt"})).await;
-    assert!(s < 300, "enable jwt auth: {s}");
-    let (s, b) = bao_post(
-        &client,
-        &bao,
-        "auth/jwt/config",
-        root,
-        json!({"jwt_validation_pubkeys": [issuer.public_key_pem()], "bound_issuer": ISSUER}),
-    )
-    .await;
-    assert!(s < 300, "jwt config: {s} {b}");
-    let (s, b) = bao_post(
-        &client,
-        &bao,
-        "auth/jwt/role/eso",
-        root,
-        json!({"role_type": "jwt", "bound_audiences": ["vault"], "user_claim": "sub",
-               "bound_subject": "system:serviceaccount:eso:robot", "token_policies": ["default"]}),
-    )
-    .await;
-    assert!(s < 300, "jwt role: {s} {b}");
+    let config =
+        json!({"jwt_validation_pubkeys": [issuer.public_key_pem()], "bound_issuer": ISSUER});
+    bao.enable_jwt_auth(&config, "eso", "vault", "system:serviceaccount:eso:robot")
+        .await
+        .unwrap();
 
     let (jwt, _) = issuer
         .issue("eso", "robot", "uid-1", &["vault".into()], 600, None)
         .unwrap();
-    let (s, b) = bao_post(
-        &client,
-        &bao,
-        "auth/jwt/login",
-        None,
-        json!({"role": "eso", "jwt": jwt}),
-    )
-    .await;
+    let (s, b) = bao.jwt_login("eso", &jwt).await.unwrap();
     assert_eq!(s, 200, "login: {b}");
     assert!(
         b["auth"]["client_token"]
@@ -377,26 +270,12 @@ async fn openbao_jwt_auth_accepts_our_tokens() {
     let (wrong_aud, _) = issuer
         .issue("eso", "robot", "uid-1", &["other".into()], 600, None)
         .unwrap();
-    let (s, _) = bao_post(
-        &client,
-        &bao,
-        "auth/jwt/login",
-        None,
-        json!({"role": "eso", "jwt": wrong_aud}),
-    )
-    .await;
+    let (s, _) = bao.jwt_login("eso", &wrong_aud).await.unwrap();
     assert_eq!(s, 400, "a token for another audience is refused");
     let foreign = TokenIssuer::new(ISSUER).unwrap();
     let (forged, _) = foreign
         .issue("eso", "robot", "uid-1", &["vault".into()], 600, None)
         .unwrap();
-    let (s, _) = bao_post(
-        &client,
-        &bao,
-        "auth/jwt/login",
-        None,
-        json!({"role": "eso", "jwt": forged}),
-    )
-    .await;
+    let (s, _) = bao.jwt_login("eso", &forged).await.unwrap();
     assert_eq!(s, 400, "a token signed by another key is refused");
 }

@@ -18,19 +18,22 @@ use webhook::server::{
 
 const ESO: &str = "external-secrets.io";
 
+/// The ESO-specific routes and the kind each one validates.
+const ESO_ROUTES: [(&str, &str); 3] = [
+    (EXTERNALSECRET_PATH, "ExternalSecret"),
+    (SECRETSTORE_PATH, "SecretStore"),
+    (CLUSTERSECRETSTORE_PATH, "ClusterSecretStore"),
+];
+
+/// Posts `review` to `path` of a fresh test server.
+async fn fresh(path: &str, review: Value) -> (StatusCode, Value) {
+    post_json(test_state(), path, &review).await
+}
+
 #[tokio::test]
 async fn eso_paths_allow_and_echo_uid() {
-    for (path, kind) in [
-        (EXTERNALSECRET_PATH, "ExternalSecret"),
-        (SECRETSTORE_PATH, "SecretStore"),
-        (CLUSTERSECRETSTORE_PATH, "ClusterSecretStore"),
-    ] {
-        let (status, body) = post_json(
-            test_state(),
-            path,
-            &review("uid-allow", ESO, kind, "CREATE", ""),
-        )
-        .await;
+    for (path, kind) in ESO_ROUTES {
+        let (status, body) = fresh(path, review("uid-allow", ESO, kind, "CREATE", "")).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         assert_eq!(body["apiVersion"], "admission.k8s.io/v1");
         assert_eq!(body["kind"], "AdmissionReview");
@@ -50,17 +53,8 @@ async fn eso_paths_allow_and_echo_uid() {
 
 #[tokio::test]
 async fn eso_paths_deny_with_forbidden_status() {
-    for (path, kind) in [
-        (EXTERNALSECRET_PATH, "ExternalSecret"),
-        (SECRETSTORE_PATH, "SecretStore"),
-        (CLUSTERSECRETSTORE_PATH, "ClusterSecretStore"),
-    ] {
-        let (status, body) = post_json(
-            test_state(),
-            path,
-            &review("uid-deny", ESO, kind, "UPDATE", "deny"),
-        )
-        .await;
+    for (path, kind) in ESO_ROUTES {
+        let (status, body) = fresh(path, review("uid-deny", ESO, kind, "UPDATE", "deny")).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(
             body["response"],
@@ -73,10 +67,9 @@ async fn eso_paths_deny_with_forbidden_status() {
 
 #[tokio::test]
 async fn eso_path_refuses_a_kind_it_does_not_validate() {
-    let (status, body) = post_json(
-        test_state(),
+    let (status, body) = fresh(
         EXTERNALSECRET_PATH,
-        &review("uid-k", ESO, "SecretStore", "CREATE", ""),
+        review("uid-k", ESO, "SecretStore", "CREATE", ""),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -93,10 +86,9 @@ async fn eso_path_refuses_a_kind_it_does_not_validate() {
 
 #[tokio::test]
 async fn validate_passes_warnings_through_verbatim() {
-    let (status, body) = post_json(
-        test_state(),
+    let (status, body) = fresh(
         VALIDATE_PATH,
-        &review("uid-w", ESO, "SecretStore", "CREATE", "warn"),
+        review("uid-w", ESO, "SecretStore", "CREATE", "warn"),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -106,10 +98,9 @@ async fn validate_passes_warnings_through_verbatim() {
 
 #[tokio::test]
 async fn generic_validate_dispatches_any_kind_and_denial_keeps_code_and_warnings() {
-    let (_, body) = post_json(
-        test_state(),
+    let (_, body) = fresh(
         VALIDATE_PATH,
-        &review("uid-422", "example.test", "Widget", "CREATE", "deny-422"),
+        review("uid-422", "example.test", "Widget", "CREATE", "deny-422"),
     )
     .await;
     assert_eq!(
@@ -122,10 +113,9 @@ async fn generic_validate_dispatches_any_kind_and_denial_keeps_code_and_warnings
 
 #[tokio::test]
 async fn delete_reviews_with_null_object_are_answered() {
-    let (status, body) = post_json(
-        test_state(),
+    let (status, body) = fresh(
         VALIDATE_PATH,
-        &review("uid-del", ESO, "ExternalSecret", "DELETE", "deny"),
+        review("uid-del", ESO, "ExternalSecret", "DELETE", "deny"),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -187,10 +177,9 @@ async fn mutating_patch_decodes_and_applies_to_the_object() {
 
 #[tokio::test]
 async fn mutate_without_changes_sends_no_patch_fields() {
-    let (_, body) = post_json(
-        test_state(),
+    let (_, body) = fresh(
         MUTATE_PATH,
-        &review("uid-np", ESO, "ExternalSecret", "CREATE", "no-patch"),
+        review("uid-np", ESO, "ExternalSecret", "CREATE", "no-patch"),
     )
     .await;
     assert_eq!(body["response"], json!({"uid": "uid-np", "allowed": true}));
@@ -198,10 +187,9 @@ async fn mutate_without_changes_sends_no_patch_fields() {
 
 #[tokio::test]
 async fn mutate_can_deny() {
-    let (_, body) = post_json(
-        test_state(),
+    let (_, body) = fresh(
         MUTATE_PATH,
-        &review("uid-md", ESO, "ExternalSecret", "CREATE", "deny"),
+        review("uid-md", ESO, "ExternalSecret", "CREATE", "deny"),
     )
     .await;
     assert_eq!(body["response"]["allowed"], false);

@@ -45,6 +45,23 @@ fn generate() -> CertBundle {
     .expect("generate")
 }
 
+/// Makes `resolver` serve `bundle`'s certificate and key.
+fn load(resolver: &CertResolver, bundle: &CertBundle) {
+    resolver
+        .load_pem(
+            bundle.tls_crt.as_bytes(),
+            bundle.tls_key.expose().as_bytes(),
+        )
+        .expect("load");
+}
+
+/// A resolver already serving `bundle`.
+fn serving(bundle: &CertBundle) -> Arc<CertResolver> {
+    let resolver = Arc::new(CertResolver::new());
+    load(&resolver, bundle);
+    resolver
+}
+
 fn serial(pem: &str) -> String {
     inspect_first_pem(pem.as_bytes()).expect("pem").serial_hex
 }
@@ -99,6 +116,15 @@ fn options() -> TlsOptions {
 }
 
 type Tls = tokio_rustls::client::TlsStream<TcpStream>;
+
+/// Whether a client trusting `ca_pem` and speaking only `version` completes a handshake.
+async fn handshakes_with(
+    addr: SocketAddr,
+    ca_pem: &str,
+    version: &'static rustls::SupportedProtocolVersion,
+) -> bool {
+    handshake(addr, client(ca_pem, &[version])).await.is_ok()
+}
 
 async fn handshake(addr: SocketAddr, config: Arc<ClientConfig>) -> std::io::Result<(String, Tls)> {
     let tcp = TcpStream::connect(addr).await?;
@@ -169,10 +195,7 @@ fn hammer(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotated_certificate_is_presented_to_new_handshakes_without_restart() {
     let first = generate();
-    let resolver = Arc::new(CertResolver::new());
-    resolver
-        .load_pem(first.tls_crt.as_bytes(), first.tls_key.expose().as_bytes())
-        .expect("load");
+    let resolver = serving(&first);
     let (addr, handle) = start(resolver.clone(), options()).await;
 
     let (served, tls) = handshake(addr, default_client(&first.ca_crt))
@@ -192,12 +215,7 @@ async fn rotated_certificate_is_presented_to_new_handshakes_without_restart() {
         SystemTime::now(),
     )
     .expect("reissue");
-    resolver
-        .load_pem(
-            second.tls_crt.as_bytes(),
-            second.tls_key.expose().as_bytes(),
-        )
-        .expect("swap");
+    load(&resolver, &second);
     let (served, _) = handshake(addr, default_client(&first.ca_crt))
         .await
         .expect("handshake after swap");
@@ -224,9 +242,7 @@ async fn rotated_certificate_is_presented_to_new_handshakes_without_restart() {
         SystemTime::now(),
     )
     .expect("new ca");
-    resolver
-        .load_pem(third.tls_crt.as_bytes(), third.tls_key.expose().as_bytes())
-        .expect("swap");
+    load(&resolver, &third);
     let (served, _) = handshake(addr, default_client(&third.ca_crt))
         .await
         .expect("handshake with new bundle");
@@ -317,13 +333,7 @@ async fn files_mode_reloads_changed_files_without_failed_handshakes() {
 #[tokio::test]
 async fn tls_min_version_1_3_refuses_tls12_clients() {
     let bundle = generate();
-    let resolver = Arc::new(CertResolver::new());
-    resolver
-        .load_pem(
-            bundle.tls_crt.as_bytes(),
-            bundle.tls_key.expose().as_bytes(),
-        )
-        .expect("load");
+    let resolver = serving(&bundle);
     let (addr, handle) = start(
         resolver,
         TlsOptions {
@@ -332,45 +342,23 @@ async fn tls_min_version_1_3_refuses_tls12_clients() {
         },
     )
     .await;
-    assert!(
-        handshake(addr, client(&bundle.ca_crt, &[&rustls::version::TLS12]))
-            .await
-            .is_err()
-    );
-    assert!(
-        handshake(addr, client(&bundle.ca_crt, &[&rustls::version::TLS13]))
-            .await
-            .is_ok()
-    );
+    assert!(!handshakes_with(addr, &bundle.ca_crt, &rustls::version::TLS12).await);
+    assert!(handshakes_with(addr, &bundle.ca_crt, &rustls::version::TLS13).await);
     handle.shutdown();
 }
 
 #[tokio::test]
 async fn tls12_cipher_list_is_enforced() {
     let bundle = generate();
-    let resolver = Arc::new(CertResolver::new());
-    resolver
-        .load_pem(
-            bundle.tls_crt.as_bytes(),
-            bundle.tls_key.expose().as_bytes(),
-        )
-        .expect("load");
+    let resolver = serving(&bundle);
     // Only an RSA suite: our ECDSA certificate cannot be used with TLS 1.2, TLS 1.3 still works.
     let only_rsa = TlsOptions {
         ciphers: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".into(),
         ..options()
     };
     let (addr, handle) = start(resolver, only_rsa).await;
-    assert!(
-        handshake(addr, client(&bundle.ca_crt, &[&rustls::version::TLS12]))
-            .await
-            .is_err()
-    );
-    assert!(
-        handshake(addr, client(&bundle.ca_crt, &[&rustls::version::TLS13]))
-            .await
-            .is_ok()
-    );
+    assert!(!handshakes_with(addr, &bundle.ca_crt, &rustls::version::TLS12).await);
+    assert!(handshakes_with(addr, &bundle.ca_crt, &rustls::version::TLS13).await);
     handle.shutdown();
     let unknown = TlsOptions {
         ciphers: "TLS_RSA_WITH_RC4_128_SHA".into(),
@@ -390,13 +378,7 @@ async fn http2_is_only_negotiated_when_enabled() {
         (false, Some(b"http/1.1".to_vec())),
         (true, Some(b"h2".to_vec())),
     ] {
-        let resolver = Arc::new(CertResolver::new());
-        resolver
-            .load_pem(
-                bundle.tls_crt.as_bytes(),
-                bundle.tls_key.expose().as_bytes(),
-            )
-            .expect("load");
+        let resolver = serving(&bundle);
         let (addr, handle) = start(
             resolver,
             TlsOptions {

@@ -127,6 +127,45 @@ impl Bao {
         Ok(answer["data"].clone())
     }
 
+    /// Enables the `jwt` auth method at `auth/jwt` with `config` (the key source, e.g.
+    /// `jwt_validation_pubkeys` or `jwks_url`, and `bound_issuer`) and a role `role` that accepts
+    /// tokens for `audience` whose `sub` is `subject`, granting the `default` policy.
+    pub async fn enable_jwt_auth(
+        &self,
+        config: &Value,
+        role: &str,
+        audience: &str,
+        subject: &str,
+    ) -> Result<()> {
+        self.api(Method::POST, "sys/auth/jwt", Some(&json!({"type": "jwt"})))
+            .await?;
+        self.api(Method::POST, "auth/jwt/config", Some(config))
+            .await?;
+        let role_body = json!({"role_type": "jwt", "bound_audiences": [audience],
+            "user_claim": "sub", "bound_subject": subject, "token_policies": ["default"]});
+        self.api(
+            Method::POST,
+            &format!("auth/jwt/role/{role}"),
+            Some(&role_body),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Logs in through `auth/jwt/login` without a token, as a workload would; returns the HTTP
+    /// status and the JSON body (`Null` if there is none) so refusals can be asserted on.
+    pub async fn jwt_login(&self, role: &str, jwt: &str) -> Result<(u16, Value)> {
+        let response = self
+            .client
+            .post(format!("{}/v1/auth/jwt/login", self.addr))
+            .json(&json!({"role": role, "jwt": jwt}))
+            .send()
+            .await
+            .context("bao jwt login")?;
+        let status = response.status().as_u16();
+        Ok((status, response.json().await.unwrap_or(Value::Null)))
+    }
+
     /// Whether the server process is still alive.
     pub fn is_running(&mut self) -> bool {
         self.process.is_running()

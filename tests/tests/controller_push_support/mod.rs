@@ -227,6 +227,20 @@ impl Env {
             .unwrap()
     }
 
+    /// The value under `key` as the SecretStore's provider returns it (lossy UTF-8), or `None`
+    /// when the read fails (e.g. nothing was pushed there).
+    pub async fn store_text(&self, ns: &str, store: &str, key: &str) -> Option<String> {
+        self.store_client(ns, store)
+            .await
+            .get_secret(&shared::api::v1::ExternalSecretDataRemoteRef {
+                key: key.into(),
+                ..Default::default()
+            })
+            .await
+            .ok()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    }
+
     /// Waits for the PushSecret's Ready condition to have `reason`; returns the object.
     pub async fn wait_ready_reason(&self, ns: &str, name: &str, reason: &str) -> PushSecret {
         let api = self.pushsecrets(ns);

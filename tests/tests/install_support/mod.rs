@@ -143,6 +143,33 @@ pub fn find<'a>(objs: &'a [Value], kind_: &str, name_: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {kind_}/{name_} in the rendered install"))
 }
 
+/// The Roles and ClusterRoles bound to `service_account` (of the install namespace) through
+/// any (Cluster)RoleBinding, one entry per binding.
+pub fn roles_bound_to<'a>(objs: &'a [Value], service_account: &str) -> Vec<&'a Value> {
+    objs.iter()
+        .filter(|o| matches!(kind(o), "RoleBinding" | "ClusterRoleBinding"))
+        .filter(|binding| {
+            binding["subjects"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|s| {
+                    s["kind"] == "ServiceAccount"
+                        && s["name"] == service_account
+                        && s["namespace"] == NAMESPACE
+                })
+        })
+        .map(|binding| {
+            let role_ref = &binding["roleRef"];
+            find(
+                objs,
+                role_ref["kind"].as_str().unwrap_or_default(),
+                role_ref["name"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
 pub fn all_of<'a>(objs: &'a [Value], kind_: &str) -> Vec<&'a Value> {
     objs.iter().filter(|o| kind(o) == kind_).collect()
 }
