@@ -249,10 +249,18 @@ pub async fn handle(shared: Arc<Shared>, parts: Parts, body: Bytes) -> Response 
         body,
         user,
     };
+    let queued = super::crds::take_queued(&shared);
+    let early = super::crds::needs_established(&ctx);
+    if early {
+        super::crds::establish(&shared, &queued);
+    }
     let reply = match route(&shared, ctx).await {
         Ok(r) => r,
         Err(e) => e.into(),
     };
+    if !early {
+        super::crds::establish(&shared, &queued);
+    }
     into_response(reply, yaml)
 }
 
@@ -391,5 +399,5 @@ async fn dispatch(
 
 /// Creates a CRD outside of the HTTP path (for `Sim::install_crds`).
 pub fn create_crd_direct(shared: &Shared, body: Value) -> anyhow::Result<()> {
-    write::store_crd(shared, body, "kubesim").map_err(|e| anyhow::anyhow!("{}", e.body))
+    super::crds::store_crd(shared, body, "kubesim").map_err(|e| anyhow::anyhow!("{}", e.body))
 }
