@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use regex::Regex;
 use serde_json::Value;
 
@@ -93,6 +95,25 @@ impl Normalizer {
             .collect();
         for u in found {
             self.uid(&u);
+        }
+        // The recording also numbered the UUIDs of each issued token's decoded claims (its
+        // `decoded_jwt`, which follows the response body), such as `jti`.
+        let claims: Vec<String> = self
+            .jwt
+            .find_iter(text)
+            .filter_map(|m| m.as_str().split('.').nth(1))
+            .filter_map(|p| URL_SAFE_NO_PAD.decode(p).ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .collect();
+        for c in claims {
+            let found: Vec<String> = self
+                .uuid
+                .find_iter(&c)
+                .map(|m| m.as_str().to_string())
+                .collect();
+            for u in found {
+                self.uid(&u);
+            }
         }
     }
 
