@@ -23,7 +23,7 @@ const MUST_MATCH: &[&str] = &["03-", "04-", "09-", "13-"];
 /// Matches reached so far (deterministic: the earlier run-to-run variation in 08 came from
 /// UUIDs starting with digits being read as resourceVersions in messages). The test fails below
 /// this; raise it when the simulator improves. The goal is 95% of all exchanges (463/487).
-const RATCHET: usize = 457;
+const RATCHET: usize = 466;
 
 /// Only what is needed to find each request body's raw text.
 #[derive(serde::Deserialize)]
@@ -429,6 +429,72 @@ fn baseline_namespaces(exchanges: &[Value]) -> BTreeSet<String> {
     out.difference(&created).cloned().collect()
 }
 
+/// CRDs the recorded cluster already had (from other setups; the README names
+/// `externalsecrets.kubernetes-client.io`): custom groups that aggregated discovery answers show
+/// but no request of the file creates. Rebuilt from what discovery says about them, with an
+/// open schema.
+fn baseline_crds(exchanges: &[Value]) -> Vec<Value> {
+    let created: BTreeSet<&str> = exchanges
+        .iter()
+        .filter_map(|e| e["request"]["body"]["spec"]["group"].as_str())
+        .collect();
+    let mut out: BTreeMap<String, Value> = BTreeMap::new();
+    let items = exchanges
+        .iter()
+        .filter(|e| e["response"]["body"]["kind"] == "APIGroupDiscoveryList")
+        .flat_map(|e| {
+            e["response"]["body"]["items"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        });
+    for item in items {
+        let group = item["metadata"]["name"].as_str().unwrap_or("");
+        if group.is_empty() || created.contains(group) {
+            continue;
+        }
+        for (i, v) in item["versions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            for r in v["resources"].as_array().into_iter().flatten() {
+                if r["responseKind"]["group"] != group {
+                    continue;
+                }
+                let plural = r["resource"].as_str().unwrap_or("");
+                let status = r["subresources"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|s| s["subresource"] == "status");
+                let crd = out.entry(format!("{plural}.{group}")).or_insert_with(|| {
+                    let mut names = json!({"plural": plural, "singular": r["singularResource"], "kind": r["responseKind"]["kind"]});
+                    for k in ["shortNames", "categories"] {
+                        if r[k].is_array() {
+                            names[k] = r[k].clone();
+                        }
+                    }
+                    json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                        "metadata": {"name": format!("{plural}.{group}")},
+                        "spec": {"group": group, "scope": r["scope"], "names": names, "versions": []}})
+                });
+                let mut ver = json!({"name": v["version"], "served": true, "storage": i == 0,
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}});
+                if status {
+                    ver["subresources"] = json!({"status": {}});
+                }
+                let versions = crd["spec"]["versions"].as_array_mut().unwrap();
+                if !versions.iter().any(|x| x["name"] == ver["name"]) {
+                    versions.push(ver);
+                }
+            }
+        }
+    }
+    out.into_values().collect()
+}
+
 /// Values that depend on the recording's wall clock and cannot be replayed: Table cells of
 /// date columns (ages such as "1s"), and the order of managedFields entries, which the apiserver
 /// sorts by the (normalized-away) second of their time. Both sides get the same treatment.
@@ -483,6 +549,16 @@ fn compare(recorded: &Value, ours: &Value, path: &str, diffs: &mut Vec<String>) 
             for (i, (a, b)) in r.iter().zip(o).enumerate() {
                 compare(a, b, &format!("{path}[{i}]"), diffs);
             }
+        }
+        (Value::Array(r), Value::Array(o)) if std::env::var("GOLDEN_DEBUG").is_ok() => {
+            eprintln!(
+                "{path}: want len {} got len {}\n want {}\n got {}",
+                r.len(),
+                o.len(),
+                serde_json::to_string(r).unwrap(),
+                serde_json::to_string(o).unwrap()
+            );
+            diffs.push(format!("  {path}: length"));
         }
         _ if recorded != ours => diffs.push(format!(
             "  {path}: want {} got {}",
@@ -552,6 +628,11 @@ async fn run_file(
         if let Some(rv) = created.metadata.resource_version {
             setup_rvs.push(rv);
         }
+    }
+    for c in baseline_crds(&exchanges) {
+        sim.install_crds(&[serde_json::from_value(c).unwrap()])
+            .await
+            .unwrap();
     }
     let text = serde_json::to_string(&exchanges).unwrap();
     let creates_crd = exchanges
@@ -739,5 +820,10 @@ async fn golden_exchanges() {
     assert!(
         only.is_some() || m >= RATCHET,
         "golden regression: {m} matched, ratchet is {RATCHET}"
+    );
+    // Issue #13: kubesim answers at least 95% of the recorded exchanges like the real apiserver.
+    assert!(
+        only.is_some() || m * 100 >= 95 * t,
+        "golden coverage below 95%: {m}/{t}"
     );
 }

@@ -10,6 +10,7 @@ pub mod controllers;
 pub mod crds;
 pub mod decode;
 pub mod discovery;
+pub mod discovery_table;
 pub mod errors;
 pub mod fields;
 pub mod hooks;
