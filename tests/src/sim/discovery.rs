@@ -4,7 +4,8 @@
 use serde_json::{Value, json};
 
 use super::discovery_table::TABLE;
-use super::registry::ResourceType;
+use super::registry::{Builtin, ResourceType, qualified};
+use super::typeinfo::Ty;
 
 /// One resource as discovery lists it.
 struct Entry {
@@ -151,6 +152,57 @@ fn entries(rs: &[ResourceType]) -> Vec<Entry> {
         }
     }));
     out
+}
+
+/// Resource types for the built-in resources `implemented` lacks (see [`Builtin::Generic`]);
+/// create-only APIs (reviews, bindings) store nothing.
+pub fn generic_builtins(implemented: &[ResourceType]) -> Vec<ResourceType> {
+    const VERBS: [&str; 8] = [
+        "create",
+        "delete",
+        "deletecollection",
+        "get",
+        "list",
+        "patch",
+        "update",
+        "watch",
+    ];
+    table()
+        .into_iter()
+        .filter(|e| {
+            !implemented
+                .iter()
+                .any(|r| r.group == e.group && r.version == e.version && r.plural == e.plural)
+        })
+        .map(|e| {
+            let verbs: Vec<&'static str> = VERBS
+                .into_iter()
+                .filter(|v| e.verbs.iter().any(|x| x == v))
+                .collect();
+            ResourceType {
+                builtin: if verbs == ["create"] {
+                    Builtin::Review
+                } else {
+                    Builtin::Generic
+                },
+                storage: qualified(&e.plural, &e.group),
+                has_status: e.subresources.iter().any(|s| s.name == "status"),
+                group: e.group,
+                version: e.version,
+                plural: e.plural,
+                singular: e.singular,
+                kind: e.kind,
+                namespaced: e.namespaced,
+                short_names: e.short_names,
+                categories: e.categories,
+                verbs,
+                ty: Ty::Any,
+                schema: None,
+                printer_columns: vec![],
+                storage_version_hash: if e.hash == "-" { String::new() } else { e.hash },
+            }
+        })
+        .collect()
 }
 
 /// Groups the real apiserver serves (paths under them 404 the way they do there: JSON, not
