@@ -23,7 +23,7 @@ const MUST_MATCH: &[&str] = &["03-", "04-", "09-", "13-"];
 /// Matches reached so far (deterministic: the earlier run-to-run variation in 08 came from
 /// UUIDs starting with digits being read as resourceVersions in messages). The test fails below
 /// this; raise it when the simulator improves. The goal is 95% of all exchanges (463/487).
-const RATCHET: usize = 467;
+const RATCHET: usize = 470;
 
 /// Only what is needed to find each request body's raw text.
 #[derive(serde::Deserialize)]
@@ -614,6 +614,15 @@ async fn run_file(
                 sim.set_controllers(true);
             }
             outcomes.push(Outcome::new(id, json!("marker"), json!("marker")));
+            continue;
+        }
+        // A skipped write the recorded server refused changed nothing there; replaying it
+        // anyway could change our state (when we cannot reproduce the refusal) and shift every
+        // later exchange. (Reads change nothing, so they are replayed.)
+        let refused = ex["response"]["status"].as_u64().is_some_and(|s| s >= 400);
+        let write = ex["request"]["method"] != "GET";
+        if skips.contains_key(&id) && refused && write && ex["during"].is_null() {
+            outcomes.push(Outcome::new(id, json!("skipped"), json!("skipped")));
             continue;
         }
         sim.settle().await;

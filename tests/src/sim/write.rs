@@ -416,7 +416,13 @@ fn validate_all(
         return Ok(());
     }
     let name = obj["metadata"]["name"].as_str().unwrap_or("");
-    Err(errors::invalid(&rt.kind, &rt.group, name, causes))
+    // events.k8s.io Events are validated as the core group's internal Event.
+    let group = if rt.builtin == Builtin::NewEvent {
+        ""
+    } else {
+        &rt.group
+    };
+    Err(errors::invalid(&rt.kind, group, name, causes))
 }
 
 #[allow(clippy::too_many_arguments)]
