@@ -360,6 +360,10 @@ async fn dispatch(
             "finalize" => rt.builtin == Builtin::Namespace,
             _ => false,
         };
+        if !ok && rt.is_custom() {
+            // The custom resource handler answers an unknown subresource as a missing object.
+            return Err(errors::not_found(&rt.plural, &rt.group, &t.name));
+        }
         if !ok {
             return Err(errors::not_found_generic());
         }
