@@ -316,7 +316,7 @@ pub async fn create_object(
     let mut obj = boxed.unwrap_or(Value::Null);
     builtin::prepare_create(rt, &mut obj, &now);
     obj["metadata"]["uid"] = json!(uuid::Uuid::new_v4().to_string());
-    validate_all(shared, rt, &obj, None)?;
+    validate_all(shared, rt, &obj, None, "")?;
     let boxed = Some(obj);
     warnings.extend(shared.admission().validate(&attrs, &boxed).await?);
     let Some(obj) = boxed else {
@@ -404,13 +404,26 @@ fn validate_all(
     rt: &ResourceType,
     obj: &Value,
     old: Option<&Value>,
+    sub: &str,
 ) -> ApiResult<()> {
     let mut causes = meta::validate_meta(rt, obj, old);
     causes.extend(builtin::validate(rt, obj, old));
     if causes.is_empty()
         && let Some(schema) = &rt.schema
     {
-        causes.extend(shared.schema().validate(obj, old, schema));
+        let mut schema_causes = shared.schema().validate(obj, old, schema);
+        if sub == "status" {
+            // The status strategy validates the status against its own subschema: the
+            // validator's messages name paths from there ("ready", not "status.ready").
+            for c in &mut schema_causes {
+                if let Some(rel) = c.field.strip_prefix("status.") {
+                    c.message = c
+                        .message
+                        .replace(&format!("{} in body", c.field), &format!("{rel} in body"));
+                }
+            }
+        }
+        causes.extend(schema_causes);
     }
     if causes.is_empty() {
         return Ok(());
@@ -654,7 +667,7 @@ pub async fn finish_update(
     {
         obj["metadata"]["generation"] = json!(g + 1);
     }
-    validate_all(shared, rt, &obj, Some(&old))?;
+    validate_all(shared, rt, &obj, Some(&old), sub)?;
     let boxed = Some(obj);
     warnings.extend(shared.admission().validate(&attrs, &boxed).await?);
     let Some(obj) = boxed else {
