@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod builtin;
 pub mod controllers;
+pub mod crd_validation;
 pub mod crds;
 pub mod decode;
 pub mod discovery;
