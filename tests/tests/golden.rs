@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tests::sim::normalize::Normalizer;
+use tests::sim::normalize::{self, Normalizer};
 use tests::sim::testwebhooks::{self, Pki};
 use tests::sim::{NOBODY_TOKEN, Sim, SimOptions};
 
@@ -23,7 +23,7 @@ const MUST_MATCH: &[&str] = &["03-", "04-", "09-", "13-"];
 /// Matches reached so far (deterministic: the earlier run-to-run variation in 08 came from
 /// UUIDs starting with digits being read as resourceVersions in messages). The test fails below
 /// this; raise it when the simulator improves. The goal is 95% of all exchanges (463/487).
-const RATCHET: usize = 443;
+const RATCHET: usize = 475;
 
 /// Only what is needed to find each request body's raw text.
 #[derive(serde::Deserialize)]
@@ -307,92 +307,6 @@ async fn watch(
     json!({"status": status, "headers": {"content-type": "application/json"}, "events": events, "_raw": raw})
 }
 
-/// Where the recorded resourceVersion moved because of writes outside the recording: the
-/// apiserver's own activity (it renews its identity Lease every 10 s, among others) also bumps
-/// the global etcd revision. Such a write shows as a new highest rank that no object carries
-/// anywhere in the file: only a collection's resourceVersion (a list's or a BOOKMARK's) or a
-/// message ("current: X") shows it. Returns, per exchange index, how many such writes to replay
-/// before it.
-fn background_writes(exchanges: &[Value]) -> HashMap<usize, usize> {
-    #[derive(Default)]
-    struct Ranks {
-        /// Where the global resourceVersion shows: collections and messages.
-        global: BTreeSet<u64>,
-        /// resourceVersions of objects.
-        objects: BTreeSet<u64>,
-    }
-    fn rank(s: &str) -> Option<u64> {
-        s.strip_prefix("<rv:")?.strip_suffix('>')?.parse().ok()
-    }
-    fn walk(v: &Value, collection: bool, r: &mut Ranks, re: &regex::Regex) {
-        match v {
-            Value::Object(m) => {
-                let kind = m.get("kind").and_then(Value::as_str).unwrap_or("");
-                let collection = collection || kind.ends_with("List") || kind == "Table";
-                for (k, c) in m {
-                    if let ("metadata", Value::Object(meta)) = (k.as_str(), c) {
-                        for (mk, mv) in meta {
-                            match (mk.as_str(), mv.as_str().and_then(rank)) {
-                                ("resourceVersion", Some(n)) if collection => {
-                                    r.global.insert(n);
-                                }
-                                ("resourceVersion", Some(n)) => {
-                                    r.objects.insert(n);
-                                }
-                                _ => walk(mv, false, r, re),
-                            }
-                        }
-                    } else {
-                        walk(c, false, r, re);
-                    }
-                }
-            }
-            Value::Array(a) => a.iter().for_each(|c| walk(c, false, r, re)),
-            Value::String(s) => {
-                r.global
-                    .extend(re.find_iter(s).filter_map(|m| rank(m.as_str())));
-            }
-            _ => {}
-        }
-    }
-    let re = regex::Regex::new(r"<rv:\d+>").unwrap();
-    let per: Vec<Ranks> = exchanges
-        .iter()
-        .map(|e| {
-            let mut r = Ranks::default();
-            walk(&e["response"]["body"], false, &mut r, &re);
-            walk(&e["observed_by_webhook"], false, &mut r, &re);
-            for d in e["during"].as_array().into_iter().flatten() {
-                walk(&d["response"]["body"], false, &mut r, &re);
-            }
-            for ev in e["events"].as_array().into_iter().flatten() {
-                walk(&ev["object"], ev["type"] == "BOOKMARK", &mut r, &re);
-            }
-            r
-        })
-        .collect();
-    let on_objects: BTreeSet<u64> = per.iter().flat_map(|r| r.objects.iter().copied()).collect();
-    let mut highest = 0;
-    let mut out = HashMap::new();
-    for (i, r) in per.iter().enumerate() {
-        let n = r
-            .global
-            .iter()
-            .filter(|n| **n > highest && !on_objects.contains(n))
-            .count();
-        if n > 0 && highest > 0 {
-            out.insert(i, n);
-        }
-        highest = r
-            .global
-            .iter()
-            .chain(&r.objects)
-            .copied()
-            .fold(highest, u64::max);
-    }
-    out
-}
-
 /// The recorded response with only the headers [`response_json`] reads from ours.
 fn compared(response: &Value) -> Value {
     let mut recorded = response.clone();
@@ -429,6 +343,72 @@ fn baseline_namespaces(exchanges: &[Value]) -> BTreeSet<String> {
     out.difference(&created).cloned().collect()
 }
 
+/// CRDs the recorded cluster already had (from other setups; the README names
+/// `externalsecrets.kubernetes-client.io`): custom groups that aggregated discovery answers show
+/// but no request of the file creates. Rebuilt from what discovery says about them, with an
+/// open schema.
+fn baseline_crds(exchanges: &[Value]) -> Vec<Value> {
+    let created: BTreeSet<&str> = exchanges
+        .iter()
+        .filter_map(|e| e["request"]["body"]["spec"]["group"].as_str())
+        .collect();
+    let mut out: BTreeMap<String, Value> = BTreeMap::new();
+    let items = exchanges
+        .iter()
+        .filter(|e| e["response"]["body"]["kind"] == "APIGroupDiscoveryList")
+        .flat_map(|e| {
+            e["response"]["body"]["items"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        });
+    for item in items {
+        let group = item["metadata"]["name"].as_str().unwrap_or("");
+        if group.is_empty() || created.contains(group) {
+            continue;
+        }
+        for (i, v) in item["versions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            for r in v["resources"].as_array().into_iter().flatten() {
+                if r["responseKind"]["group"] != group {
+                    continue;
+                }
+                let plural = r["resource"].as_str().unwrap_or("");
+                let status = r["subresources"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|s| s["subresource"] == "status");
+                let crd = out.entry(format!("{plural}.{group}")).or_insert_with(|| {
+                    let mut names = json!({"plural": plural, "singular": r["singularResource"], "kind": r["responseKind"]["kind"]});
+                    for k in ["shortNames", "categories"] {
+                        if r[k].is_array() {
+                            names[k] = r[k].clone();
+                        }
+                    }
+                    json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                        "metadata": {"name": format!("{plural}.{group}")},
+                        "spec": {"group": group, "scope": r["scope"], "names": names, "versions": []}})
+                });
+                let mut ver = json!({"name": v["version"], "served": true, "storage": i == 0,
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}});
+                if status {
+                    ver["subresources"] = json!({"status": {}});
+                }
+                let versions = crd["spec"]["versions"].as_array_mut().unwrap();
+                if !versions.iter().any(|x| x["name"] == ver["name"]) {
+                    versions.push(ver);
+                }
+            }
+        }
+    }
+    out.into_values().collect()
+}
+
 /// Values that depend on the recording's wall clock and cannot be replayed: Table cells of
 /// date columns (ages such as "1s"), and the order of managedFields entries, which the apiserver
 /// sorts by the (normalized-away) second of their time. Both sides get the same treatment.
@@ -437,7 +417,10 @@ fn clock_independent(v: &mut Value) {
         let dates: Vec<usize> = cols
             .iter()
             .enumerate()
-            .filter(|(_, c)| c["format"] == "date" || c["name"] == "Age")
+            .filter(|(_, c)| {
+                c["format"] == "date"
+                    || matches!(c["name"].as_str(), Some("Age" | "Last Seen" | "First Seen"))
+            })
             .map(|(i, _)| i)
             .collect();
         for row in v["rows"].as_array_mut().into_iter().flatten() {
@@ -483,6 +466,16 @@ fn compare(recorded: &Value, ours: &Value, path: &str, diffs: &mut Vec<String>) 
             for (i, (a, b)) in r.iter().zip(o).enumerate() {
                 compare(a, b, &format!("{path}[{i}]"), diffs);
             }
+        }
+        (Value::Array(r), Value::Array(o)) if std::env::var("GOLDEN_DEBUG").is_ok() => {
+            eprintln!(
+                "{path}: want len {} got len {}\n want {}\n got {}",
+                r.len(),
+                o.len(),
+                serde_json::to_string(r).unwrap(),
+                serde_json::to_string(o).unwrap()
+            );
+            diffs.push(format!("  {path}: length"));
         }
         _ if recorded != ours => diffs.push(format!(
             "  {path}: want {} got {}",
@@ -553,6 +546,11 @@ async fn run_file(
             setup_rvs.push(rv);
         }
     }
+    for c in baseline_crds(&exchanges) {
+        sim.install_crds(&[serde_json::from_value(c).unwrap()])
+            .await
+            .unwrap();
+    }
     let text = serde_json::to_string(&exchanges).unwrap();
     let creates_crd = exchanges
         .iter()
@@ -591,7 +589,7 @@ async fn run_file(
         b.map.insert("<rv:1>".into(), rv.clone());
         extra_rvs.extend(rv.parse::<u64>().ok());
     }
-    let background = background_writes(&exchanges);
+    let background = normalize::background_writes(&exchanges);
     let mut observed: std::collections::VecDeque<testwebhooks::Observed> = Default::default();
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut total = 0;
@@ -616,6 +614,15 @@ async fn run_file(
                 sim.set_controllers(true);
             }
             outcomes.push(Outcome::new(id, json!("marker"), json!("marker")));
+            continue;
+        }
+        // A skipped write the recorded server refused changed nothing there; replaying it
+        // anyway could change our state (when we cannot reproduce the refusal) and shift every
+        // later exchange. (Reads change nothing, so they are replayed.)
+        let refused = ex["response"]["status"].as_u64().is_some_and(|s| s >= 400);
+        let write = ex["request"]["method"] != "GET";
+        if skips.contains_key(&id) && refused && write && ex["during"].is_null() {
+            outcomes.push(Outcome::new(id, json!("skipped"), json!("skipped")));
             continue;
         }
         sim.settle().await;
@@ -739,5 +746,10 @@ async fn golden_exchanges() {
     assert!(
         only.is_some() || m >= RATCHET,
         "golden regression: {m} matched, ratchet is {RATCHET}"
+    );
+    // Issue #13: kubesim answers at least 95% of the recorded exchanges like the real apiserver.
+    assert!(
+        only.is_some() || m * 100 >= 95 * t,
+        "golden coverage below 95%: {m}/{t}"
     );
 }

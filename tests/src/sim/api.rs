@@ -249,10 +249,18 @@ pub async fn handle(shared: Arc<Shared>, parts: Parts, body: Bytes) -> Response 
         body,
         user,
     };
+    let queued = super::crds::take_queued(&shared);
+    let early = super::crds::needs_established(&ctx);
+    if early {
+        super::crds::establish(&shared, &queued);
+    }
     let reply = match route(&shared, ctx).await {
         Ok(r) => r,
         Err(e) => e.into(),
     };
+    if !early {
+        super::crds::establish(&shared, &queued);
+    }
     into_response(reply, yaml)
 }
 
@@ -352,6 +360,10 @@ async fn dispatch(
             "finalize" => rt.builtin == Builtin::Namespace,
             _ => false,
         };
+        if !ok && rt.is_custom() {
+            // The custom resource handler answers an unknown subresource as a missing object.
+            return Err(errors::not_found(&rt.plural, &rt.group, &t.name));
+        }
         if !ok {
             return Err(errors::not_found_generic());
         }
@@ -391,5 +403,5 @@ async fn dispatch(
 
 /// Creates a CRD outside of the HTTP path (for `Sim::install_crds`).
 pub fn create_crd_direct(shared: &Shared, body: Value) -> anyhow::Result<()> {
-    write::store_crd(shared, body, "kubesim").map_err(|e| anyhow::anyhow!("{}", e.body))
+    super::crds::store_crd(shared, body, "kubesim").map_err(|e| anyhow::anyhow!("{}", e.body))
 }

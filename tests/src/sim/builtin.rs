@@ -348,6 +348,7 @@ pub fn validate(rt: &ResourceType, obj: &Value, old: Option<&Value>) -> Vec<Caus
                 ));
             }
         }
+        Builtin::Crd => out.extend(super::crd_validation::validate(obj)),
         _ => {}
     }
     out

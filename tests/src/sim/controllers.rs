@@ -243,6 +243,7 @@ pub async fn run(shared: Arc<Shared>) {
             _ = shared.wake.notified() => {}
             _ = tokio::time::sleep(Duration::from_millis(200)) => {}
         }
+        super::crds::establish_overdue(&shared);
         if shared.controllers.load(std::sync::atomic::Ordering::SeqCst) {
             while reconcile(&shared) {}
         }

@@ -3,52 +3,247 @@
 
 use serde_json::{Value, json};
 
-use super::registry::{Builtin, ResourceType};
+use super::discovery_table::TABLE;
+use super::registry::{Builtin, ResourceType, qualified};
+use super::typeinfo::Ty;
 
-/// Groups the real apiserver serves even though the simulator does not implement them, so that
-/// paths under them 404 the way they do there (JSON, not plain text).
-pub fn is_builtin_group(g: &str) -> bool {
-    matches!(
-        g,
-        "apps"
-            | "batch"
-            | "autoscaling"
-            | "policy"
-            | "rbac.authorization.k8s.io"
-            | "networking.k8s.io"
-            | "storage.k8s.io"
-            | "scheduling.k8s.io"
-            | "node.k8s.io"
-            | "discovery.k8s.io"
-            | "certificates.k8s.io"
-            | "flowcontrol.apiserver.k8s.io"
-            | "apiregistration.k8s.io"
-            | "resource.k8s.io"
-    )
+/// One resource as discovery lists it.
+struct Entry {
+    group: String,
+    version: String,
+    plural: String,
+    singular: String,
+    kind: String,
+    namespaced: bool,
+    verbs: Vec<String>,
+    short_names: Vec<String>,
+    categories: Vec<String>,
+    hash: String,
+    /// Custom resources name their own group/version in aggregated responseKinds.
+    custom: bool,
+    subresources: Vec<Sub>,
 }
 
-fn group_order(rs: &[ResourceType]) -> Vec<String> {
+struct Sub {
+    name: String,
+    /// The (group, version) of the subresource's object when it differs from the parent's.
+    foreign: Option<(String, String)>,
+    kind: String,
+    verbs: Vec<String>,
+}
+
+fn split(s: &str, sep: char) -> Vec<String> {
+    s.split(sep)
+        .filter(|x| !x.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+fn table() -> Vec<Entry> {
+    TABLE
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('|').collect();
+            let [
+                g,
+                v,
+                plural,
+                singular,
+                kind,
+                scope,
+                verbs,
+                short,
+                cats,
+                hash,
+                subs,
+            ] = f[..]
+            else {
+                return None;
+            };
+            let subresources = split(subs, ';')
+                .iter()
+                .filter_map(|s| {
+                    let mut p = s.splitn(3, ':');
+                    let (name, kind, verbs) = (p.next()?, p.next()?, p.next()?);
+                    let (foreign, kind) = match kind.rsplit_once('/') {
+                        Some((gv, k)) => {
+                            let (fg, fv) = gv.split_once('/')?;
+                            (Some((fg.to_string(), fv.to_string())), k)
+                        }
+                        None => (None, kind),
+                    };
+                    Some(Sub {
+                        name: name.into(),
+                        foreign,
+                        kind: kind.into(),
+                        verbs: split(verbs, ','),
+                    })
+                })
+                .collect();
+            Some(Entry {
+                group: g.into(),
+                version: v.into(),
+                plural: plural.into(),
+                singular: singular.into(),
+                kind: kind.into(),
+                namespaced: scope == "N",
+                verbs: split(verbs, ','),
+                short_names: split(short, ','),
+                categories: split(cats, ','),
+                hash: hash.into(),
+                custom: false,
+                subresources,
+            })
+        })
+        .collect()
+}
+
+/// Every served resource: the built-in table, then custom resources (groups sorted, as the
+/// apiserver lists CRD groups after the built-in ones).
+fn entries(rs: &[ResourceType]) -> Vec<Entry> {
+    let mut out = table();
+    for e in out.iter_mut().filter(|e| e.hash.is_empty()) {
+        if let Some(r) = rs
+            .iter()
+            .find(|r| r.group == e.group && r.version == e.version && r.plural == e.plural)
+        {
+            e.hash = r.storage_version_hash.clone();
+        }
+    }
+    for e in out.iter_mut().filter(|e| e.hash == "-") {
+        e.hash.clear();
+    }
+    let mut custom: Vec<&ResourceType> = rs.iter().filter(|r| r.is_custom()).collect();
+    custom.sort_by(|a, b| a.group.cmp(&b.group));
+    out.extend(custom.into_iter().map(|r| {
+        Entry {
+            group: r.group.clone(),
+            version: r.version.clone(),
+            plural: r.plural.clone(),
+            singular: r.singular.clone(),
+            kind: r.kind.clone(),
+            namespaced: r.namespaced,
+            verbs: [
+                "delete",
+                "deletecollection",
+                "get",
+                "list",
+                "patch",
+                "create",
+                "update",
+                "watch",
+            ]
+            .map(String::from)
+            .to_vec(),
+            short_names: r.short_names.clone(),
+            categories: r.categories.clone(),
+            hash: r.storage_version_hash.clone(),
+            custom: true,
+            subresources: if r.has_status {
+                vec![Sub {
+                    name: "status".into(),
+                    foreign: None,
+                    kind: r.kind.clone(),
+                    verbs: ["get", "patch", "update"].map(String::from).to_vec(),
+                }]
+            } else {
+                vec![]
+            },
+        }
+    }));
+    out
+}
+
+/// Resource types for the built-in resources `implemented` lacks (see [`Builtin::Generic`]);
+/// create-only APIs (reviews, bindings) store nothing.
+pub fn generic_builtins(implemented: &[ResourceType]) -> Vec<ResourceType> {
+    const VERBS: [&str; 8] = [
+        "create",
+        "delete",
+        "deletecollection",
+        "get",
+        "list",
+        "patch",
+        "update",
+        "watch",
+    ];
+    table()
+        .into_iter()
+        .filter(|e| {
+            !implemented
+                .iter()
+                .any(|r| r.group == e.group && r.version == e.version && r.plural == e.plural)
+        })
+        .map(|e| {
+            let verbs: Vec<&'static str> = VERBS
+                .into_iter()
+                .filter(|v| e.verbs.iter().any(|x| x == v))
+                .collect();
+            ResourceType {
+                builtin: if verbs == ["create"] {
+                    Builtin::Review
+                } else {
+                    Builtin::Generic
+                },
+                storage: qualified(&e.plural, &e.group),
+                has_status: e.subresources.iter().any(|s| s.name == "status"),
+                group: e.group,
+                version: e.version,
+                plural: e.plural,
+                singular: e.singular,
+                kind: e.kind,
+                namespaced: e.namespaced,
+                short_names: e.short_names,
+                categories: e.categories,
+                verbs,
+                ty: Ty::Any,
+                schema: None,
+                printer_columns: vec![],
+                storage_version_hash: if e.hash == "-" { String::new() } else { e.hash },
+            }
+        })
+        .collect()
+}
+
+/// Groups the real apiserver serves (paths under them 404 the way they do there: JSON, not
+/// plain text).
+pub fn is_builtin_group(g: &str) -> bool {
+    table().iter().any(|e| e.group == g)
+}
+
+fn group_order(es: &[Entry]) -> Vec<String> {
     let mut groups: Vec<String> = Vec::new();
-    for r in rs {
-        if !r.group.is_empty() && !groups.contains(&r.group) {
-            groups.push(r.group.clone());
+    for e in es {
+        if !e.group.is_empty() && !groups.contains(&e.group) {
+            groups.push(e.group.clone());
         }
     }
     groups
 }
 
-fn versions_of(rs: &[ResourceType], g: &str) -> Vec<String> {
+fn versions_of(es: &[Entry], g: &str) -> Vec<String> {
     let mut v: Vec<String> = Vec::new();
-    for r in rs.iter().filter(|r| r.group == g) {
-        if !v.contains(&r.version) {
-            v.push(r.version.clone());
+    for e in es.iter().filter(|e| e.group == g) {
+        if !v.contains(&e.version) {
+            v.push(e.version.clone());
         }
     }
     v
 }
 
-fn group_json(rs: &[ResourceType], g: &str) -> Value {
-    let vs: Vec<Value> = versions_of(rs, g)
+/// The resources of one group version, in listing order.
+fn of_version<'a>(es: &'a [Entry], g: &str, v: &str) -> Vec<&'a Entry> {
+    let mut list: Vec<&Entry> = es
+        .iter()
+        .filter(|e| e.group == g && e.version == v)
+        .collect();
+    // Built-in ones keep the table's order; custom ones go after them, by name.
+    list.sort_by_key(|e| (e.custom, if e.custom { e.plural.as_str() } else { "" }));
+    list
+}
+
+fn group_json(es: &[Entry], g: &str) -> Value {
+    let vs: Vec<Value> = versions_of(es, g)
         .iter()
         .map(|v| json!({"groupVersion": format!("{g}/{v}"), "version": v}))
         .collect();
@@ -56,15 +251,20 @@ fn group_json(rs: &[ResourceType], g: &str) -> Value {
 }
 
 pub fn apis(rs: &[ResourceType]) -> Value {
-    let groups: Vec<Value> = group_order(rs).iter().map(|g| group_json(rs, g)).collect();
+    let es = entries(rs);
+    let groups: Vec<Value> = group_order(&es)
+        .iter()
+        .map(|g| group_json(&es, g))
+        .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
 pub fn group(rs: &[ResourceType], g: &str) -> Option<Value> {
-    if !rs.iter().any(|r| r.group == g) {
+    let es = entries(rs);
+    if !es.iter().any(|e| e.group == g) {
         return None;
     }
-    let mut v = group_json(rs, g);
+    let mut v = group_json(&es, g);
     v["kind"] = json!("APIGroup");
     v["apiVersion"] = json!("v1");
     Some(v)
@@ -74,95 +274,94 @@ pub fn api_versions(server: &str) -> Value {
     json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server}]})
 }
 
-fn verbs(r: &ResourceType) -> Vec<&'static str> {
-    if r.is_custom() {
-        return vec![
-            "delete",
-            "deletecollection",
-            "get",
-            "list",
-            "patch",
-            "create",
-            "update",
-            "watch",
-        ];
+fn resource_entries(e: &Entry) -> Vec<Value> {
+    let mut main = json!({"name": e.plural, "singularName": e.singular, "namespaced": e.namespaced, "kind": e.kind, "verbs": e.verbs});
+    if !e.short_names.is_empty() {
+        main["shortNames"] = json!(e.short_names);
     }
-    r.verbs.clone()
-}
-
-fn resource_entries(r: &ResourceType) -> Vec<Value> {
-    let mut main = json!({"name": r.plural, "singularName": r.singular, "namespaced": r.namespaced, "kind": r.kind, "verbs": verbs(r)});
-    if !r.short_names.is_empty() {
-        main["shortNames"] = json!(r.short_names);
+    if !e.categories.is_empty() {
+        main["categories"] = json!(e.categories);
     }
-    if !r.categories.is_empty() {
-        main["categories"] = json!(r.categories);
-    }
-    if !r.storage_version_hash.is_empty() {
-        main["storageVersionHash"] = json!(r.storage_version_hash);
+    if !e.hash.is_empty() {
+        main["storageVersionHash"] = json!(e.hash);
     }
     let mut out = vec![main];
-    if r.has_status {
-        out.push(json!({"name": format!("{}/status", r.plural), "singularName": "", "namespaced": r.namespaced, "kind": r.kind, "verbs": ["get", "patch", "update"]}));
-    }
-    if r.builtin == Builtin::ServiceAccount {
-        out.push(json!({"name": "serviceaccounts/token", "singularName": "", "namespaced": true, "group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest", "verbs": ["create"]}));
+    for s in &e.subresources {
+        let mut sub = json!({"name": format!("{}/{}", e.plural, s.name), "singularName": "", "namespaced": e.namespaced, "kind": s.kind, "verbs": s.verbs});
+        if let Some((g, v)) = &s.foreign {
+            sub["group"] = json!(g);
+            sub["version"] = json!(v);
+        }
+        out.push(sub);
     }
     out
 }
 
 pub fn resource_list(rs: &[ResourceType], g: &str, v: &str) -> Option<Value> {
-    let mut matching: Vec<&ResourceType> = rs
-        .iter()
-        .filter(|r| r.group == g && r.version == v)
-        .collect();
+    let es = entries(rs);
+    let matching = of_version(&es, g, v);
     if matching.is_empty() {
         return None;
     }
-    matching.sort_by(|a, b| a.plural.cmp(&b.plural));
-    let resources: Vec<Value> = matching.iter().flat_map(|r| resource_entries(r)).collect();
+    let resources: Vec<Value> = matching.iter().flat_map(|e| resource_entries(e)).collect();
     let gv = if g.is_empty() {
         v.to_string()
     } else {
         format!("{g}/{v}")
     };
-    Some(
-        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
-    )
+    let mut list = json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources});
+    // The core group's list is served without an apiVersion.
+    if g.is_empty()
+        && let Some(m) = list.as_object_mut()
+    {
+        m.remove("apiVersion");
+    }
+    Some(list)
 }
 
-fn aggregated_group(rs: &[ResourceType], g: &str) -> Value {
-    let versions: Vec<Value> = versions_of(rs, g)
+fn response_kind(e: &Entry, foreign: Option<&(String, String)>, kind: &str) -> Value {
+    match (foreign, e.custom) {
+        (Some((g, v)), _) => json!({"group": g, "version": v, "kind": kind}),
+        (None, true) => json!({"group": e.group, "version": e.version, "kind": kind}),
+        (None, false) => json!({"group": "", "version": "", "kind": kind}),
+    }
+}
+
+fn aggregated_group(es: &[Entry], g: &str) -> Value {
+    let versions: Vec<Value> = versions_of(es, g)
         .iter()
         .map(|v| {
-            let mut list: Vec<&ResourceType> = rs.iter().filter(|r| r.group == g && &r.version == v).collect();
-            list.sort_by(|a, b| a.plural.cmp(&b.plural));
-            let resources: Vec<Value> = list
+            let resources: Vec<Value> = of_version(es, g, v)
                 .iter()
-                .map(|r| {
-                    let mut e = json!({
-                        "resource": r.plural,
-                        "responseKind": {"group": "", "version": "", "kind": r.kind},
-                        "scope": if r.namespaced { "Namespaced" } else { "Cluster" },
-                        "singularResource": r.singular,
-                        "verbs": verbs(r),
+                .map(|e| {
+                    let mut r = json!({
+                        "resource": e.plural,
+                        "responseKind": response_kind(e, None, &e.kind),
+                        "scope": if e.namespaced { "Namespaced" } else { "Cluster" },
+                        "singularResource": e.singular,
+                        "verbs": e.verbs,
                     });
-                    if !r.short_names.is_empty() {
-                        e["shortNames"] = json!(r.short_names);
+                    if !e.short_names.is_empty() {
+                        r["shortNames"] = json!(e.short_names);
                     }
-                    if !r.categories.is_empty() {
-                        e["categories"] = json!(r.categories);
+                    if !e.categories.is_empty() {
+                        r["categories"] = json!(e.categories);
                     }
-                    if r.has_status {
-                        e["subresources"] = json!([{"subresource": "status", "responseKind": {"group": "", "version": "", "kind": r.kind}, "verbs": ["get", "patch", "update"]}]);
+                    if !e.subresources.is_empty() {
+                        let subs: Vec<Value> = e
+                            .subresources
+                            .iter()
+                            .map(|s| json!({"subresource": s.name, "responseKind": response_kind(e, s.foreign.as_ref(), &s.kind), "verbs": s.verbs}))
+                            .collect();
+                        r["subresources"] = json!(subs);
                     }
-                    e
+                    r
                 })
                 .collect();
             json!({"version": v, "resources": resources, "freshness": "Current"})
         })
         .collect();
-    let mut m = json!({"metadata": {"creationTimestamp": null}, "versions": versions});
+    let mut m = json!({"metadata": {}, "versions": versions});
     if !g.is_empty() {
         m["metadata"]["name"] = json!(g);
     }
@@ -170,12 +369,13 @@ fn aggregated_group(rs: &[ResourceType], g: &str) -> Value {
 }
 
 pub fn aggregated(rs: &[ResourceType], legacy: bool) -> Value {
+    let es = entries(rs);
     let items: Vec<Value> = if legacy {
-        vec![aggregated_group(rs, "")]
+        vec![aggregated_group(&es, "")]
     } else {
-        group_order(rs)
+        group_order(&es)
             .iter()
-            .map(|g| aggregated_group(rs, g))
+            .map(|g| aggregated_group(&es, g))
             .collect()
     };
     json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items})

@@ -78,7 +78,11 @@ fn walk_full(
     leaves: &mut BTreeMap<Vec<String>, Value>,
 ) {
     match (v, ty) {
-        (Value::Null, _) => {}
+        // An explicit null is no field, but it marks the key as present: structured-merge-diff
+        // does not count a container replacing it as added (only its contents).
+        (Value::Null, _) => {
+            leaves.insert(path.clone(), Value::Null);
+        }
         (Value::Object(m), Ty::Struct(_)) | (Value::Object(m), Ty::Map(_)) => {
             if !path.is_empty() {
                 set.insert(path.clone());
@@ -296,11 +300,18 @@ pub fn skeleton(ty: &Ty) -> Value {
 fn compare(rt: &ResourceType, old: Option<&Value>, new: &Value) -> (FieldSet, FieldSet, FieldSet) {
     let (oset, oleaves) = full_set(&old.cloned().unwrap_or_else(|| skeleton(&rt.ty)), &rt.ty);
     let (nset, nleaves) = full_set(new, &rt.ty);
-    let added: FieldSet = nset.difference(&oset).cloned().collect();
+    let added: FieldSet = nset
+        .difference(&oset)
+        .filter(|p| {
+            !(oleaves.get(*p).is_some_and(Value::is_null)
+                && nset.iter().any(|o| o.len() > p.len() && o.starts_with(p)))
+        })
+        .cloned()
+        .collect();
     let removed: FieldSet = oset.difference(&nset).cloned().collect();
     let modified: FieldSet = nleaves
         .iter()
-        .filter(|(p, v)| oleaves.get(*p).is_some_and(|ov| ov != *v))
+        .filter(|(p, v)| !v.is_null() && oleaves.get(*p).is_some_and(|ov| ov != *v))
         .map(|(p, _)| p.clone())
         .collect();
     (added, modified, removed)

@@ -373,9 +373,10 @@ pub fn serve(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str) -> Ap
         if !filtered {
             meta["remainingItemCount"] = json!(rest);
         }
-    } else if filtered && rt.is_custom() {
-        // The filtered path sets an empty continue, which an unstructured list keeps (its
-        // metadata map is written in key order).
+    } else if (filtered || (rt.namespaced && ns.is_empty())) && rt.is_custom() {
+        // The filtered path (a selector, or every namespace's objects under the resource's
+        // prefix) sets an empty continue, which an unstructured list keeps (its metadata map
+        // is written in key order).
         meta = json!({"continue": "", "resourceVersion": list_rv.to_string()});
     }
     output::list_reply(ctx, rt, page, meta)

@@ -7,8 +7,11 @@ pub mod api;
 pub mod auth;
 pub mod builtin;
 pub mod controllers;
+pub mod crd_validation;
+pub mod crds;
 pub mod decode;
 pub mod discovery;
+pub mod discovery_table;
 pub mod errors;
 pub mod fields;
 pub mod hooks;
@@ -67,6 +70,8 @@ pub struct State {
     pub store: store::Store,
     pub resources: Vec<registry::ResourceType>,
     pub counters: Counters,
+    /// CRDs whose establishing write is queued (see [`crds`]), with when they were queued.
+    pub establishing: Vec<(String, std::time::Instant)>,
 }
 
 pub struct Shared {
@@ -153,6 +158,7 @@ impl Sim {
                 store: store::Store::new(),
                 resources: registry::builtins(),
                 counters: Counters::default(),
+                establishing: Vec::new(),
             }),
             admission: RwLock::new(Arc::new(webhooks::WebhookAdmission {
                 routes: routes.clone(),

@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use regex::Regex;
 use serde_json::Value;
 
@@ -93,6 +95,25 @@ impl Normalizer {
             .collect();
         for u in found {
             self.uid(&u);
+        }
+        // The recording also numbered the UUIDs of each issued token's decoded claims (its
+        // `decoded_jwt`, which follows the response body), such as `jti`.
+        let claims: Vec<String> = self
+            .jwt
+            .find_iter(text)
+            .filter_map(|m| m.as_str().split('.').nth(1))
+            .filter_map(|p| URL_SAFE_NO_PAD.decode(p).ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .collect();
+        for c in claims {
+            let found: Vec<String> = self
+                .uuid
+                .find_iter(&c)
+                .map(|m| m.as_str().to_string())
+                .collect();
+            for u in found {
+                self.uid(&u);
+            }
         }
     }
 
@@ -197,4 +218,92 @@ fn uuid_prefix(s: &str, c: &regex::Captures) -> bool {
             .next()
             .is_some_and(|ch| ch == '-' || ch.is_ascii_alphanumeric())
     })
+}
+
+/// Where the recorded resourceVersion moved because of writes outside the recording: the
+/// apiserver's own activity (it renews its identity Lease every 10 s, among others) also bumps
+/// the global etcd revision. Such a write shows as a new highest rank that no object carries
+/// anywhere in the file: only a collection's resourceVersion (a list's or a BOOKMARK's) or a
+/// message ("current: X") shows it. Returns, per exchange index, how many such writes to replay
+/// before it.
+pub fn background_writes(exchanges: &[Value]) -> HashMap<usize, usize> {
+    #[derive(Default)]
+    struct Ranks {
+        /// Where the global resourceVersion shows: collections and messages.
+        global: BTreeSet<u64>,
+        /// resourceVersions of objects.
+        objects: BTreeSet<u64>,
+    }
+    fn rank(s: &str) -> Option<u64> {
+        s.strip_prefix("<rv:")?.strip_suffix('>')?.parse().ok()
+    }
+    fn walk(v: &Value, collection: bool, r: &mut Ranks, re: &Regex) {
+        match v {
+            Value::Object(m) => {
+                let kind = m.get("kind").and_then(Value::as_str).unwrap_or("");
+                let collection = collection || kind.ends_with("List") || kind == "Table";
+                for (k, c) in m {
+                    if let ("metadata", Value::Object(meta)) = (k.as_str(), c) {
+                        for (mk, mv) in meta {
+                            match (mk.as_str(), mv.as_str().and_then(rank)) {
+                                ("resourceVersion", Some(n)) if collection => {
+                                    r.global.insert(n);
+                                }
+                                ("resourceVersion", Some(n)) => {
+                                    r.objects.insert(n);
+                                }
+                                _ => walk(mv, false, r, re),
+                            }
+                        }
+                    } else {
+                        walk(c, false, r, re);
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|c| walk(c, false, r, re)),
+            Value::String(s) => {
+                r.global
+                    .extend(re.find_iter(s).filter_map(|m| rank(m.as_str())));
+            }
+            _ => {}
+        }
+    }
+    let Ok(re) = Regex::new(r"<rv:\d+>") else {
+        return HashMap::new();
+    };
+    let per: Vec<Ranks> = exchanges
+        .iter()
+        .map(|e| {
+            let mut r = Ranks::default();
+            walk(&e["response"]["body"], false, &mut r, &re);
+            walk(&e["observed_by_webhook"], false, &mut r, &re);
+            for d in e["during"].as_array().into_iter().flatten() {
+                walk(&d["response"]["body"], false, &mut r, &re);
+            }
+            for ev in e["events"].as_array().into_iter().flatten() {
+                walk(&ev["object"], ev["type"] == "BOOKMARK", &mut r, &re);
+            }
+            r
+        })
+        .collect();
+    let on_objects: BTreeSet<u64> = per.iter().flat_map(|r| r.objects.iter().copied()).collect();
+    let mut highest = 0;
+    let mut out = HashMap::new();
+    for (i, r) in per.iter().enumerate() {
+        let n = r
+            .global
+            .iter()
+            .filter(|n| **n > highest && !on_objects.contains(n))
+            .count();
+        if n > 0 && highest > 0 {
+            out.insert(i, n);
+        }
+        highest = r
+            .global
+            .iter()
+            .chain(&r.objects)
+            .copied()
+            .fold(highest, u64::max);
+    }
+    out
 }

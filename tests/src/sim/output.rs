@@ -132,22 +132,7 @@ fn col(name: &str, ty: &str, format: &str, desc: &str, priority: i64) -> Value {
 }
 
 fn age(obj: &Value) -> String {
-    let Some(ts) = obj["metadata"]["creationTimestamp"].as_str() else {
-        return "<unknown>".into();
-    };
-    let Ok(t) = chrono::DateTime::parse_from_rfc3339(ts) else {
-        return "<unknown>".into();
-    };
-    let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc))
-        .num_seconds()
-        .max(0);
-    if secs < 120 {
-        format!("{secs}s")
-    } else if secs < 3600 {
-        format!("{}m", secs / 60)
-    } else {
-        format!("{}h", secs / 3600)
-    }
+    since(&obj["metadata"]["creationTimestamp"])
 }
 
 fn json_path(obj: &Value, path: &str) -> Value {
@@ -198,7 +183,15 @@ fn table(ctx: &Ctx, rt: &ResourceType, items: &[Value], meta: Value) -> Value {
                 }
             }));
         }
+    } else if matches!(rt.builtin, Builtin::CoreEvent | Builtin::NewEvent) {
+        (cols, cells) = event_columns();
     } else {
+        if rt.builtin == Builtin::Lease {
+            cols.push(col("Holder", "string", "", "holderIdentity contains the identity of the holder of a current lease. If Coordinated Leader Election is used, the holder identity must be equal to the elected LeaseCandidate.metadata.name field.", 0));
+            cells.push(Box::new(|o: &Value| {
+                json!(o["spec"]["holderIdentity"].as_str().unwrap_or(""))
+            }));
+        }
         if rt.builtin == Builtin::Secret {
             cols.push(col("Type", "string", "", "Used to facilitate programmatic handling of secret data. More info: https://kubernetes.io/docs/concepts/configuration/secret/#secret-types", 0));
             cols.push(col("Data", "string", "", "Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' or '.'. The serialized form of the secret data is a base64 encoded string, representing the arbitrary (possibly non-string) data value here. Described in https://tools.ietf.org/html/rfc4648#section-4", 0));
@@ -233,6 +226,188 @@ fn table(ctx: &Ctx, rt: &ResourceType, items: &[Value], meta: Value) -> Value {
         })
         .collect();
     json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta, "columnDefinitions": cols, "rows": rows})
+}
+
+/// How long ago an RFC 3339 time was, as the apiserver's printers say it ("<unknown>" if unset).
+fn since(ts: &Value) -> String {
+    let Some(t) = ts
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+    else {
+        return "<unknown>".into();
+    };
+    let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc))
+        .num_seconds()
+        .max(0);
+    if secs < 120 {
+        format!("{secs}s")
+    } else if secs < 3600 {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{}h", secs / 3600)
+    }
+}
+
+/// The first non-empty string of the fields (core/v1 names first, then events.k8s.io/v1 ones).
+fn first_str<'a>(o: &'a Value, paths: &[&[&str]]) -> &'a str {
+    paths
+        .iter()
+        .map(|p| p.iter().fold(o, |v, k| &v[*k]).as_str().unwrap_or(""))
+        .find(|s| !s.is_empty())
+        .unwrap_or("")
+}
+
+/// The apiserver's Event printer (the same for core/v1 and events.k8s.io/v1 events).
+fn event_columns() -> (Vec<Value>, Vec<Cell>) {
+    let first_seen = |o: &Value| {
+        let first = o
+            .get("firstTimestamp")
+            .or_else(|| o.get("deprecatedFirstTimestamp"));
+        match first.filter(|v| v.is_string()) {
+            Some(t) => since(t),
+            None => since(&o["eventTime"]),
+        }
+    };
+    let cols = vec![
+        col(
+            "Last Seen",
+            "string",
+            "",
+            "The time at which the most recent occurrence of this event was recorded.",
+            0,
+        ),
+        col(
+            "Type",
+            "string",
+            "",
+            "Type of this event (Normal, Warning), new types could be added in the future",
+            0,
+        ),
+        col(
+            "Reason",
+            "string",
+            "",
+            "This should be a short, machine understandable string that gives the reason for the transition into the object's current status.",
+            0,
+        ),
+        col(
+            "Object",
+            "string",
+            "",
+            "The object that this event is about.",
+            0,
+        ),
+        col(
+            "Subobject",
+            "string",
+            "",
+            "If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement, such as desiredState.manifest.containers[2]. For example, if the object reference is to a container within a pod, this would take on a value like: \"spec.containers{name}\" (where \"name\" refers to the name of the container that triggered the event) or if no container name is specified \"spec.containers[2]\" (container with index 2 in this pod). This syntax is chosen only to have some well-defined way of referencing a part of an object.",
+            1,
+        ),
+        col(
+            "Source",
+            "string",
+            "",
+            "The component reporting this event. Should be a short machine understandable string.",
+            1,
+        ),
+        col(
+            "Message",
+            "string",
+            "",
+            "A human-readable description of the status of this operation.",
+            0,
+        ),
+        col(
+            "First Seen",
+            "string",
+            "",
+            "The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)",
+            1,
+        ),
+        col(
+            "Count",
+            "string",
+            "",
+            "The number of times this event has occurred.",
+            1,
+        ),
+        col("Name", "string", "name", NAME_DESC, 1),
+    ];
+    let cells: Vec<Cell> = vec![
+        Box::new(move |o: &Value| {
+            if o["series"]["lastObservedTime"].is_string() {
+                return json!(since(&o["series"]["lastObservedTime"]));
+            }
+            let last = o
+                .get("lastTimestamp")
+                .or_else(|| o.get("deprecatedLastTimestamp"));
+            match last.filter(|v| v.is_string()) {
+                Some(t) => json!(since(t)),
+                None => json!(first_seen(o)),
+            }
+        }),
+        Box::new(|o: &Value| json!(o["type"].as_str().unwrap_or(""))),
+        Box::new(|o: &Value| json!(o["reason"].as_str().unwrap_or(""))),
+        Box::new(|o: &Value| {
+            let r = if o["involvedObject"].is_object() {
+                &o["involvedObject"]
+            } else {
+                &o["regarding"]
+            };
+            let kind = r["kind"].as_str().unwrap_or("").to_lowercase();
+            match r["name"].as_str().filter(|n| !n.is_empty()) {
+                Some(n) => json!(format!("{kind}/{n}")),
+                None => json!(kind),
+            }
+        }),
+        Box::new(|o: &Value| {
+            json!(first_str(
+                o,
+                &[
+                    &["involvedObject", "fieldPath"],
+                    &["regarding", "fieldPath"]
+                ]
+            ))
+        }),
+        Box::new(|o: &Value| {
+            let component = first_str(
+                o,
+                &[
+                    &["source", "component"],
+                    &["deprecatedSource", "component"],
+                    &["reportingComponent"],
+                    &["reportingController"],
+                ],
+            );
+            let instance = first_str(
+                o,
+                &[
+                    &["source", "host"],
+                    &["deprecatedSource", "host"],
+                    &["reportingInstance"],
+                ],
+            );
+            if instance.is_empty() {
+                json!(component)
+            } else {
+                json!(format!("{component}, {instance}"))
+            }
+        }),
+        Box::new(|o: &Value| json!(first_str(o, &[&["message"], &["note"]]).trim())),
+        Box::new(move |o: &Value| json!(first_seen(o))),
+        Box::new(|o: &Value| {
+            let count = o["series"]["count"]
+                .as_i64()
+                .or_else(|| o["count"].as_i64())
+                .or_else(|| o["deprecatedCount"].as_i64())
+                .filter(|c| *c != 0)
+                .unwrap_or(1);
+            json!(count)
+        }),
+        Box::new(|o: &Value| o["metadata"]["name"].clone()),
+    ];
+    (cols, cells)
 }
 
 /// Minimal YAML emitter for JSON values (block style, quoted strings where needed).

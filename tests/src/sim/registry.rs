@@ -18,6 +18,9 @@ pub enum Builtin {
     MutatingWebhooks,
     /// A create-only review API (TokenReview, SelfSubjectReview, ...): nothing is stored.
     Review,
+    /// A built-in resource kubesim has no special handling for: stored as sent, without the
+    /// apiserver's defaulting and validation (so that everything discovery lists is served).
+    Generic,
     Custom,
 }
 
@@ -110,7 +113,7 @@ fn builtin(
     }
 }
 
-fn qualified(plural: &str, group: &str) -> String {
+pub fn qualified(plural: &str, group: &str) -> String {
     if group.is_empty() {
         plural.into()
     } else {
@@ -281,6 +284,8 @@ pub fn builtins() -> Vec<ResourceType> {
             r.storage = "events".into();
         }
     }
+    let generic = super::discovery::generic_builtins(&v);
+    v.extend(generic);
     v
 }
 

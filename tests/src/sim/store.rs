@@ -151,6 +151,14 @@ impl Store {
     pub fn put(&mut self, key: Key, mut obj: Value) -> Value {
         self.rv += 1;
         obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
+        // The apiserver stores no managedFields at all rather than an empty list.
+        if let Some(m) = obj["metadata"].as_object_mut()
+            && m.get("managedFields")
+                .and_then(Value::as_array)
+                .is_some_and(Vec::is_empty)
+        {
+            m.remove("managedFields");
+        }
         let old = self.objects.insert(key.clone(), obj.clone());
         let etype = if old.is_some() {
             EventType::Modified

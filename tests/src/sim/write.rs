@@ -316,7 +316,7 @@ pub async fn create_object(
     let mut obj = boxed.unwrap_or(Value::Null);
     builtin::prepare_create(rt, &mut obj, &now);
     obj["metadata"]["uid"] = json!(uuid::Uuid::new_v4().to_string());
-    validate_all(shared, rt, &obj, None)?;
+    validate_all(shared, rt, &obj, None, "")?;
     let boxed = Some(obj);
     warnings.extend(shared.admission().validate(&attrs, &boxed).await?);
     let Some(obj) = boxed else {
@@ -335,7 +335,7 @@ pub async fn create_object(
             count_write(&mut st, &k);
             if rt.builtin == Builtin::Crd {
                 drop(st);
-                establish_crd(shared, &stored);
+                super::crds::name_crd(shared, &stored);
             }
             stored
         }
@@ -404,19 +404,38 @@ fn validate_all(
     rt: &ResourceType,
     obj: &Value,
     old: Option<&Value>,
+    sub: &str,
 ) -> ApiResult<()> {
     let mut causes = meta::validate_meta(rt, obj, old);
     causes.extend(builtin::validate(rt, obj, old));
     if causes.is_empty()
         && let Some(schema) = &rt.schema
     {
-        causes.extend(shared.schema().validate(obj, old, schema));
+        let mut schema_causes = shared.schema().validate(obj, old, schema);
+        if sub == "status" {
+            // The status strategy validates the status against its own subschema: the
+            // validator's messages name paths from there ("ready", not "status.ready").
+            for c in &mut schema_causes {
+                if let Some(rel) = c.field.strip_prefix("status.") {
+                    c.message = c
+                        .message
+                        .replace(&format!("{} in body", c.field), &format!("{rel} in body"));
+                }
+            }
+        }
+        causes.extend(schema_causes);
     }
     if causes.is_empty() {
         return Ok(());
     }
     let name = obj["metadata"]["name"].as_str().unwrap_or("");
-    Err(errors::invalid(&rt.kind, &rt.group, name, causes))
+    // events.k8s.io Events are validated as the core group's internal Event.
+    let group = if rt.builtin == Builtin::NewEvent {
+        ""
+    } else {
+        &rt.group
+    };
+    Err(errors::invalid(&rt.kind, group, name, causes))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -474,105 +493,6 @@ pub fn admission_attrs(
         mutating_configs: configs("mutatingwebhookconfigurations.admissionregistration.k8s.io"),
         validating_configs: configs("validatingwebhookconfigurations.admissionregistration.k8s.io"),
     }
-}
-
-/// Stores a CRD and marks it Established (the apiextensions controllers' job in a real cluster).
-pub fn store_crd(shared: &Shared, mut body: Value, manager: &str) -> ApiResult<()> {
-    let rt = shared
-        .lock()
-        .resources
-        .iter()
-        .find(|r| r.builtin == Builtin::Crd)
-        .cloned();
-    let Some(rt) = rt else {
-        return Err(errors::not_found_generic());
-    };
-    let now = now();
-    builtin::default_object(&rt, &mut body, None).map_err(|e| errors::bad_request(&e))?;
-    body["metadata"]["managedFields"] =
-        fields::update_entries(&rt, &[], None, &body, manager, "", &now);
-    builtin::prepare_create(&rt, &mut body, &now);
-    body["metadata"]["uid"] = json!(uuid::Uuid::new_v4().to_string());
-    let name = body["metadata"]["name"].as_str().unwrap_or("").to_string();
-    let stored = {
-        let mut st = shared.lock();
-        let k = key(&rt, "", &name);
-        if st.store.get(&k).is_some() {
-            return Err(errors::already_exists(&rt.plural, &rt.group, &name));
-        }
-        st.store.put(k, body)
-    };
-    establish_crd(shared, &stored);
-    Ok(())
-}
-
-/// The naming controller (names accepted, Established "Installing") and then the establishing
-/// controller (Established), each a status write of the `kube-apiserver` manager.
-fn establish_crd(shared: &Shared, crd: &Value) {
-    let names = crd["spec"]["names"].clone();
-    let named = crd_status_write(
-        shared,
-        crd,
-        |now| {
-            json!([
-                {"type": "NamesAccepted", "status": "True", "lastTransitionTime": now, "reason": "NoConflicts", "message": "no conflicts found"},
-                {"type": "Established", "status": "False", "lastTransitionTime": now, "reason": "Installing", "message": "the initial names have been accepted"}
-            ])
-        },
-        &names,
-    );
-    crd_status_write(
-        shared,
-        &named,
-        |now| {
-            json!([
-                {"type": "NamesAccepted", "status": "True", "lastTransitionTime": now, "reason": "NoConflicts", "message": "no conflicts found"},
-                {"type": "Established", "status": "True", "lastTransitionTime": now, "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"}
-            ])
-        },
-        &names,
-    );
-}
-
-fn crd_status_write(
-    shared: &Shared,
-    crd: &Value,
-    conditions: impl Fn(&str) -> Value,
-    names: &Value,
-) -> Value {
-    let now = now();
-    let mut obj = crd.clone();
-    obj["status"]["conditions"] = conditions(&now);
-    obj["status"]["acceptedNames"] = names.clone();
-    let mut st = shared.lock();
-    let rt = st
-        .resources
-        .iter()
-        .find(|r| r.builtin == Builtin::Crd)
-        .cloned();
-    if let Some(rt) = rt {
-        let prev = fields::entries_of(crd);
-        obj["metadata"]["managedFields"] = fields::update_entries(
-            &rt,
-            &prev,
-            Some(crd),
-            &obj,
-            "kube-apiserver",
-            "status",
-            &now,
-        );
-    }
-    let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
-    let stored = st.store.put(
-        (
-            "customresourcedefinitions.apiextensions.k8s.io".into(),
-            String::new(),
-            name,
-        ),
-        obj,
-    );
-    refresh_resources(&mut st);
-    stored
 }
 
 /// Recomputes served resources after CRD changes.
@@ -747,7 +667,7 @@ pub async fn finish_update(
     {
         obj["metadata"]["generation"] = json!(g + 1);
     }
-    validate_all(shared, rt, &obj, Some(&old))?;
+    validate_all(shared, rt, &obj, Some(&old), sub)?;
     let boxed = Some(obj);
     warnings.extend(shared.admission().validate(&attrs, &boxed).await?);
     let Some(obj) = boxed else {
