@@ -182,9 +182,12 @@ const LEGACY_RC2_PFX: &[&str] = &[
 fn fixtures() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pkcs12");
-        let _ = std::fs::remove_dir_all(&base);
-        let dir = base.join(std::process::id().to_string());
+        // One directory per process: nextest runs every test in its own process, in parallel,
+        // so a shared directory (or clearing the parent) would race.
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join("pkcs12")
+            .join(std::process::id().to_string());
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("legacy_rc2.b64"), LEGACY_RC2_PFX.concat()).unwrap();
         run_python(&dir, FIXTURES);

@@ -43,9 +43,15 @@ async fn guide_env() -> Env {
 async fn guide_templated_push_reports_gos_template_error_and_a_valid_template_pushes() {
     let env = guide_env().await;
     let variants = example("pushsecret/pushsecret-variants.yaml");
-    env.apply("default", &pick(&variants, &["pushsecret-templated"]))
-        .await;
-    // `{{ .best-pokemon }}` is not a valid Go template (ESO fails the same way).
+    // The guide writes `{{ .best-pokemon }}`, which is not a valid Go template (ESO fails the
+    // same way); our example uses `index`, so rebuild the guide's spelling from it.
+    let valid = pick(&variants, &["pushsecret-templated"]);
+    let as_in_guide = valid.replace(
+        r#"'{{ index . "best-pokemon" | toString | upper }} is the really best!'"#,
+        r#""{{ .best-pokemon | toString | upper }} is the really best!""#,
+    );
+    assert_ne!(as_in_guide, valid);
+    env.apply("default", &as_in_guide).await;
     let ps = env
         .wait_ready_reason("default", "pushsecret-templated", "Errored")
         .await;
@@ -55,12 +61,8 @@ async fn guide_templated_push_reports_gos_template_error_and_a_valid_template_pu
         .unwrap();
     assert!(msg.contains("bad character U+002D '-'"), "{msg}");
 
-    // The same intent written as Go templates allow it.
-    let fixed = pick(&variants, &["pushsecret-templated"]).replace(
-        r#""{{ .best-pokemon | toString | upper }} is the really best!""#,
-        r#"'{{ index . "best-pokemon" | toString | upper }} is the really best!'"#,
-    );
-    assert_ne!(fixed, pick(&variants, &["pushsecret-templated"]));
+    // The same intent written as Go templates allow it (the shipped example).
+    let fixed = valid;
     env.apply("default", &fixed).await;
     env.wait_ready_reason("default", "pushsecret-templated", "Synced")
         .await;
