@@ -57,6 +57,8 @@ fn eso_dir() -> Option<PathBuf> {
         .ancestors()
         .skip(1)
         .map(|a| a.join("shared/eso-crds"))
+        // A clone elsewhere (e.g. a temporary CI checkout) still finds the workplace's copy.
+        .chain(std::iter::once(PathBuf::from("/work/shared/eso-crds")))
         .find(|d| d.join("external-secrets.io_externalsecrets.yaml").is_file())
 }
 
