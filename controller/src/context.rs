@@ -286,6 +286,7 @@ impl Config {
             flood_gate: self.enable_flood_gate,
             enable_cluster_stores: self.enable_cluster_stores,
             namespace: self.namespace.clone(),
+            require_namespace_policy: self.require_namespace_policy,
         }
     }
 }
@@ -304,7 +305,10 @@ pub async fn run_controllers(
         .wait_ready()
         .await
         .map_err(|e| anyhow::anyhow!("store caches: {e}"))?;
-    let clients = ClientCache::new();
+    let clients = ClientCache::new().with_policies(crate::stores::NamespacePolicies::new(
+        client.clone(),
+        config.require_namespace_policy,
+    ));
     let stores = Arc::new(IndexedStores::new(
         client.clone(),
         index.clone(),

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, anyhow, bail};
 use async_trait::async_trait;
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use serde_json::Value;
 use shared::api::v1::{
     ExternalSecret, GeneratorRef, SecretStoreKind, SecretStoreRef, SecretStoreSpec,
@@ -21,18 +21,25 @@ use shared::template::eso::TemplateSources;
 
 use crate::externalsecret::data::{self, SourceError, Sources};
 use crate::externalsecret::template;
+use crate::provider::refs::OfflineObjects;
 use crate::provider::{ClientContext, SecretsClient, StoreInfo, registry};
 use crate::secrets::desired::{self, Plan};
 
 /// Arguments of `controller render`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct RenderArgs {
-    /// ExternalSecret manifest.
+    /// ExternalSecret manifest (multi-document YAML; the first ExternalSecret is rendered, and
+    /// stores, Secrets and ConfigMaps in it are used like those given with --store/--credentials).
     #[arg(short = 'f', long = "filename")]
     pub file: PathBuf,
-    /// SecretStore or ClusterSecretStore manifest the ExternalSecret refers to.
+    /// SecretStore or ClusterSecretStore manifest the ExternalSecret refers to (may also hold
+    /// the credential Secrets its auth references point at).
     #[arg(long)]
     pub store: Option<PathBuf>,
+    /// Files with Secrets/ConfigMaps that the store's credential references point at
+    /// (e.g. `auth.secretRef`, `tokenSecretRef`); repeatable. Offline only.
+    #[arg(long = "credentials")]
+    pub credentials: Vec<PathBuf>,
     /// The target Secret as it exists now (for Merge policies and managed-key cleanup).
     #[arg(long)]
     pub secret: Option<PathBuf>,
@@ -83,8 +90,88 @@ fn read_yaml<T: serde::de::DeserializeOwned>(path: &PathBuf) -> anyhow::Result<T
     serde_saphyr::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
+fn read_docs(path: &PathBuf) -> anyhow::Result<Vec<Value>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&text)
+        .with_context(|| format!("parsing {}", path.display()))?;
+    Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
+}
+
+fn kind_of(doc: &Value) -> &str {
+    doc.get("kind").and_then(Value::as_str).unwrap_or_default()
+}
+
+fn name_of(doc: &Value) -> &str {
+    doc.pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// Everything read from the input files.
+struct Inputs {
+    es: ExternalSecret,
+    stores: Vec<Value>,
+    offline: OfflineObjects,
+}
+
+fn read_inputs(args: &RenderArgs) -> anyhow::Result<Inputs> {
+    let main = read_docs(&args.file)?;
+    let es_doc = main
+        .iter()
+        .find(|d| kind_of(d) == "ExternalSecret")
+        .cloned()
+        .ok_or_else(|| anyhow!("{} holds no ExternalSecret", args.file.display()))?;
+    let mut es: ExternalSecret =
+        serde_json::from_value(es_doc).context("parsing ExternalSecret")?;
+    let namespace = es
+        .metadata
+        .namespace
+        .get_or_insert_with(|| "default".into())
+        .clone();
+    es.metadata.uid.get_or_insert_with(|| "render".into());
+    let mut docs = main;
+    if let Some(path) = &args.store {
+        let store_docs = read_docs(path)?;
+        if !store_docs
+            .iter()
+            .any(|d| matches!(kind_of(d), "SecretStore" | "ClusterSecretStore"))
+        {
+            bail!(
+                "--store {} holds no SecretStore or ClusterSecretStore",
+                path.display()
+            );
+        }
+        docs.extend(store_docs);
+    }
+    for path in &args.credentials {
+        docs.extend(read_docs(path)?);
+    }
+    let (mut stores, mut secrets, mut config_maps) = (Vec::new(), Vec::new(), Vec::new());
+    for doc in docs {
+        match kind_of(&doc) {
+            "SecretStore" | "ClusterSecretStore" => stores.push(doc),
+            "Secret" => secrets.push(
+                serde_json::from_value::<Secret>(doc)
+                    .context("parsing a Secret of the input files")?,
+            ),
+            "ConfigMap" => config_maps.push(
+                serde_json::from_value::<ConfigMap>(doc)
+                    .context("parsing a ConfigMap of the input files")?,
+            ),
+            _ => {}
+        }
+    }
+    Ok(Inputs {
+        es,
+        stores,
+        offline: OfflineObjects::new(secrets, config_maps, &namespace),
+    })
+}
+
 fn offline_client() -> anyhow::Result<kube::Client> {
-    // Never contacted: providers that need a cluster are only used with --use-kubeconfig.
+    // Never contacted: credential references resolve against the input files, and providers
+    // that read from a cluster are only used with --use-kubeconfig.
     let cfg = kube::Config::new("http://127.0.0.1:9".parse()?);
     Ok(kube::Client::try_from(cfg)?)
 }
@@ -93,17 +180,16 @@ async fn store_client(
     doc: &Value,
     namespace: &str,
     use_kubeconfig: bool,
+    offline: Arc<OfflineObjects>,
 ) -> anyhow::Result<(String, Arc<dyn SecretsClient>)> {
-    let kind = match doc.get("kind").and_then(Value::as_str) {
-        Some("ClusterSecretStore") => SecretStoreKind::ClusterSecretStore,
-        Some("SecretStore") | None => SecretStoreKind::SecretStore,
-        Some(other) => bail!("--store must be a SecretStore or ClusterSecretStore, got {other}"),
+    let kind = match kind_of(doc) {
+        "ClusterSecretStore" => SecretStoreKind::ClusterSecretStore,
+        _ => SecretStoreKind::SecretStore,
     };
-    let name = doc
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .ok_or_else(|| anyhow!("--store has no metadata.name"))?
-        .to_string();
+    let name = name_of(doc).to_string();
+    if name.is_empty() {
+        bail!("the store has no metadata.name");
+    }
     let spec: SecretStoreSpec =
         serde_json::from_value(doc.get("spec").cloned().unwrap_or_default())
             .context("parsing store spec")?;
@@ -121,28 +207,37 @@ async fn store_client(
         spec: spec.clone(),
     };
     let provider = registry::provider_for(&spec)?;
-    let ctx = ClientContext {
-        kube,
-        store: info,
-        object_namespace: namespace.to_string(),
-    };
+    let mut ctx = ClientContext::new(kube, info, namespace.to_string());
+    if !use_kubeconfig {
+        ctx = ctx.with_offline(offline);
+    }
     let client: Arc<dyn SecretsClient> = Arc::from(provider.new_client(&ctx).await?);
     Ok((name, client))
 }
 
 /// Runs the pipeline and returns the Secret YAML (or a message when nothing would be written).
 pub async fn render(args: &RenderArgs, opts: &Options) -> anyhow::Result<String> {
-    let mut es: ExternalSecret = read_yaml(&args.file)?;
-    let namespace = es
-        .metadata
-        .namespace
-        .get_or_insert_with(|| "default".into())
-        .clone();
-    es.metadata.uid.get_or_insert_with(|| "render".into());
-    let (store_name, client) = match &args.store {
-        Some(path) => {
-            let doc: Value = read_yaml(path)?;
-            let (n, c) = store_client(&doc, &namespace, args.use_kubeconfig).await?;
+    let Inputs {
+        es,
+        stores,
+        offline,
+    } = read_inputs(args)?;
+    let namespace = es.metadata.namespace.clone().unwrap_or_default();
+    let wanted = es
+        .spec
+        .secret_store_ref
+        .as_ref()
+        .and_then(|r| r.name.clone())
+        .unwrap_or_default();
+    // The store the ExternalSecret names, else the only one given.
+    let store_doc = stores
+        .iter()
+        .find(|d| name_of(d) == wanted)
+        .or_else(|| (stores.len() == 1).then(|| &stores[0]));
+    let (store_name, client) = match store_doc {
+        Some(doc) => {
+            let (n, c) =
+                store_client(doc, &namespace, args.use_kubeconfig, Arc::new(offline)).await?;
             (n, Some(c))
         }
         None => (String::new(), None),
@@ -208,6 +303,7 @@ mod tests {
         let mut args = RenderArgs {
             file: es,
             store: Some(store),
+            credentials: Vec::new(),
             secret: None,
             show_values: false,
             use_kubeconfig: false,

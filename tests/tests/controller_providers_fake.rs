@@ -32,9 +32,9 @@ fn offline_kube() -> kube::Client {
 fn ctx(uid: &str, fake: serde_json::Value) -> ClientContext {
     let spec: SecretStoreSpec =
         serde_json::from_value(json!({"provider": {"fake": fake}})).unwrap();
-    ClientContext {
-        kube: offline_kube(),
-        store: StoreInfo {
+    ClientContext::new(
+        offline_kube(),
+        StoreInfo {
             kind: SecretStoreKind::SecretStore,
             name: "fake".into(),
             namespace: Some("default".into()),
@@ -42,8 +42,8 @@ fn ctx(uid: &str, fake: serde_json::Value) -> ClientContext {
             generation: 1,
             spec,
         },
-        object_namespace: "default".into(),
-    }
+        "default".into(),
+    )
 }
 
 fn data() -> serde_json::Value {

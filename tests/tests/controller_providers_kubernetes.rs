@@ -43,9 +43,9 @@ async fn secret(client: &Client, ns: &str, name: &str, body: Value) {
 
 fn ctx(client: &Client, kind: SecretStoreKind, object_ns: &str, provider: Value) -> ClientContext {
     let spec = serde_json::from_value(json!({"provider": {"kubernetes": provider}})).unwrap();
-    ClientContext {
-        kube: client.clone(),
-        store: StoreInfo {
+    ClientContext::new(
+        client.clone(),
+        StoreInfo {
             kind,
             name: "k8s".into(),
             namespace: (kind == SecretStoreKind::SecretStore).then(|| "team-a".to_string()),
@@ -53,8 +53,8 @@ fn ctx(client: &Client, kind: SecretStoreKind, object_ns: &str, provider: Value)
             generation: 1,
             spec,
         },
-        object_namespace: object_ns.into(),
-    }
+        object_ns.into(),
+    )
 }
 
 async fn connect(

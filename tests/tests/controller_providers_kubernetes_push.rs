@@ -34,9 +34,9 @@ async fn provider_client(client: &Client, kind: SecretStoreKind) -> Box<dyn Secr
         serde_json::from_value(json!({"provider": {"kubernetes": {"remoteNamespace": "remote"}}}))
             .unwrap();
     KubernetesProvider::new()
-        .new_client(&ClientContext {
-            kube: client.clone(),
-            store: StoreInfo {
+        .new_client(&ClientContext::new(
+            client.clone(),
+            StoreInfo {
                 kind,
                 name: "k8s".into(),
                 namespace: Some("team-a".into()),
@@ -44,8 +44,8 @@ async fn provider_client(client: &Client, kind: SecretStoreKind) -> Box<dyn Secr
                 generation: 1,
                 spec,
             },
-            object_namespace: "team-a".into(),
-        })
+            "team-a".into(),
+        ))
         .await
         .unwrap()
 }

@@ -195,11 +195,25 @@ async fn invalid_provider_configs_are_not_ready() {
     .await;
     assert_eq!(
         ready(&status_eventually(&rt.client, "unsupported").await),
-        tuple("False", "InvalidProviderConfig", "unable to create client")
+        tuple(
+            "False",
+            "InvalidProviderConfig",
+            "unable to create client: provider doppler is not supported by this operator"
+        )
     );
+    // ESO's fixed message, then the provider's reason, so `kubectl get` shows why.
+    let (status, reason, message) = ready(&status_eventually(&rt.client, "failing").await);
     assert_eq!(
-        ready(&status_eventually(&rt.client, "failing").await),
-        tuple("False", "InvalidProviderConfig", "unable to validate store")
+        (status.as_str(), reason.as_str()),
+        ("False", "InvalidProviderConfig")
+    );
+    assert!(
+        message.starts_with("unable to validate store: "),
+        "{message}"
+    );
+    assert!(
+        message.len() > "unable to validate store: ".len(),
+        "{message}"
     );
     assert_eq!(
         ready(&status_eventually(&rt.client, "unknown").await),

@@ -16,6 +16,7 @@ pub mod registry;
 pub use async_trait::async_trait;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Secret;
 use shared::api::v1::{
@@ -25,6 +26,8 @@ use shared::api::v1::{
 use shared::api::v1alpha1::PushSecretData;
 use shared::policy::PolicyViolation;
 use shared::secret_value::SecretValue;
+
+use crate::stores::NamespacePolicies;
 
 /// What a provider can do; reported in store `status.capabilities`.
 pub type Capabilities = SecretStoreCapabilities;
@@ -118,6 +121,51 @@ pub struct ClientContext {
     pub store: StoreInfo,
     /// Namespace of the ExternalSecret/PushSecret being reconciled.
     pub object_namespace: String,
+    /// Namespace policies; store roles are checked before a client is built, and providers check
+    /// roles they only discover at runtime (e.g. a ServiceAccount's role annotation) with
+    /// [`ClientContext::check_role`] before assuming them.
+    pub policies: NamespacePolicies,
+    /// Objects given on the command line (`controller render`): credential references resolve
+    /// against these instead of the cluster.
+    pub offline: Option<Arc<refs::OfflineObjects>>,
+}
+
+impl ClientContext {
+    /// A context that reads references from the cluster and permits every role.
+    pub fn new(kube: kube::Client, store: StoreInfo, object_namespace: String) -> Self {
+        Self {
+            kube,
+            store,
+            object_namespace,
+            policies: NamespacePolicies::allow_all(),
+            offline: None,
+        }
+    }
+
+    /// Uses `policies` for runtime role checks.
+    pub fn with_policies(mut self, policies: NamespacePolicies) -> Self {
+        self.policies = policies;
+        self
+    }
+
+    /// Resolves credential references against `objects` instead of the cluster.
+    pub fn with_offline(mut self, objects: Arc<refs::OfflineObjects>) -> Self {
+        self.offline = Some(objects);
+        self
+    }
+
+    /// Checks a role discovered at runtime against the policy of the object's namespace (the
+    /// store's own namespace for a SecretStore).
+    pub async fn check_role(&self, role: &str) -> Result<(), ProviderError> {
+        let ns = self
+            .store
+            .reference_namespace(&self.object_namespace)
+            .to_string();
+        let policy = self.policies.policy(&ns).await.map_err(|e| {
+            ProviderError::Other(format!("cannot read the policy of namespace {ns:?}: {e}"))
+        })?;
+        policy.check_role(role).map_err(ProviderError::Policy)
+    }
 }
 
 /// Whether a provider is still maintained upstream (ESO's MaintenanceStatus); stores of an

@@ -80,7 +80,79 @@ pub async fn secret_key(
         })
 }
 
+/// Secrets and ConfigMaps given to `controller render` in its input files, standing in for the
+/// cluster when credential references are resolved offline.
+#[derive(Clone, Debug, Default)]
+pub struct OfflineObjects {
+    secrets: Vec<Secret>,
+    config_maps: Vec<ConfigMap>,
+}
+
+impl OfflineObjects {
+    /// Objects without a namespace are taken to be in `default_namespace`.
+    pub fn new(secrets: Vec<Secret>, config_maps: Vec<ConfigMap>, default_namespace: &str) -> Self {
+        let fill = |ns: &mut Option<String>| {
+            if ns.as_deref().is_none_or(str::is_empty) {
+                *ns = Some(default_namespace.to_string());
+            }
+        };
+        let mut secrets = secrets;
+        let mut config_maps = config_maps;
+        secrets
+            .iter_mut()
+            .for_each(|s| fill(&mut s.metadata.namespace));
+        config_maps
+            .iter_mut()
+            .for_each(|c| fill(&mut c.metadata.namespace));
+        Self {
+            secrets,
+            config_maps,
+        }
+    }
+
+    /// Number of objects held.
+    pub fn len(&self) -> usize {
+        self.secrets.len() + self.config_maps.len()
+    }
+
+    /// Whether no object is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn find<'a, T: kube::Resource>(items: &'a [T], ns: &str, name: &str) -> Option<&'a T> {
+        items.iter().find(|o| {
+            o.meta().namespace.as_deref() == Some(ns) && o.meta().name.as_deref() == Some(name)
+        })
+    }
+
+    /// The Secret `ns/name`, with `stringData` folded into `data` as the API server would.
+    fn secret(&self, ns: &str, name: &str) -> Option<Secret> {
+        Self::find(&self.secrets, ns, name).map(|s| {
+            let mut s = s.clone();
+            if let Some(string_data) = s.string_data.take() {
+                let data = s.data.get_or_insert_with(Default::default);
+                for (k, v) in string_data {
+                    data.insert(k, k8s_openapi::ByteString(v.into_bytes()));
+                }
+            }
+            s
+        })
+    }
+}
+
+fn not_given(kind: &str, ns: &str, name: &str) -> ProviderError {
+    ProviderError::InvalidConfig(format!(
+        "{kind} {ns}/{name} is referenced by the store but was not given in the input files"
+    ))
+}
+
 async fn get_secret(ctx: &ClientContext, ns: &str, name: &str) -> Result<Secret, ProviderError> {
+    if let Some(offline) = &ctx.offline {
+        return offline
+            .secret(ns, name)
+            .ok_or_else(|| not_given("Secret", ns, name));
+    }
     Api::<Secret>::namespaced(ctx.kube.clone(), ns)
         .get(name)
         .await
@@ -119,6 +191,16 @@ pub async fn ca_provider(ctx: &ClientContext, ca: &CAProvider) -> Result<Vec<u8>
                 .map(|b| b.0)
                 .ok_or_else(missing)
         }
+        CAProviderType::ConfigMap if ctx.offline.is_some() => ctx
+            .offline
+            .as_ref()
+            .and_then(|o| OfflineObjects::find(&o.config_maps, &ns, &ca.name))
+            .ok_or_else(|| not_given("ConfigMap", &ns, &ca.name))?
+            .data
+            .as_ref()
+            .and_then(|d| d.get(key))
+            .map(|v| v.clone().into_bytes())
+            .ok_or_else(missing),
         CAProviderType::ConfigMap => {
             let cm = Api::<ConfigMap>::namespaced(ctx.kube.clone(), &ns)
                 .get(&ca.name)
@@ -145,6 +227,13 @@ pub async fn service_account_token(
     expiration_seconds: Option<i64>,
 ) -> Result<SecretValue, ProviderError> {
     let ns = reference_namespace(ctx, sel.namespace.as_deref())?;
+    if ctx.offline.is_some() {
+        return Err(ProviderError::InvalidConfig(format!(
+            "service account {ns}/{} needs a token from a cluster; offline rendering supports \
+             only credentials given as Secrets",
+            sel.name
+        )));
+    }
     let mut audiences: Vec<String> = default_audiences.to_vec();
     audiences.extend(sel.audiences.iter().flatten().cloned());
     let request = TokenRequest {

@@ -15,6 +15,7 @@ use shared::secret_value::SecretValue;
 use tokio::sync::OnceCell;
 
 use super::ResolvedStore;
+use super::policy::{NamespacePolicies, PolicyCheckError};
 use crate::provider::{ClientContext, ProviderError, SecretMap, SecretsClient, ValidationResult};
 
 /// How long a successful read is reused by identical reads that start after it finished.
@@ -44,6 +45,7 @@ pub struct ClientCache {
     slots: Arc<Mutex<HashMap<ClientKey, Arc<Slot>>>>,
     read_window: Duration,
     client_ttl: Duration,
+    policies: NamespacePolicies,
 }
 
 impl Default for ClientCache {
@@ -64,7 +66,15 @@ impl ClientCache {
             slots: Arc::default(),
             read_window,
             client_ttl,
+            policies: NamespacePolicies::allow_all(),
         }
+    }
+
+    /// Checks store roles against these namespace policies before handing out any client
+    /// (without this, every namespace permits every role: offline use and unit tests).
+    pub fn with_policies(mut self, policies: NamespacePolicies) -> Self {
+        self.policies = policies;
+        self
     }
 
     /// The client for `store` as seen from `object_namespace`, built once per store generation
@@ -75,6 +85,16 @@ impl ClientCache {
         store: &ResolvedStore,
         object_namespace: &str,
     ) -> Result<Arc<dyn SecretsClient>, ProviderError> {
+        // Before the cache lookup: a cached client must not outlive a tightened policy.
+        self.policies
+            .check_store(&store.info.spec, object_namespace)
+            .await
+            .map_err(|e| match e {
+                PolicyCheckError::Violation(v) => ProviderError::Policy(v),
+                PolicyCheckError::Read(e) => ProviderError::Other(format!(
+                    "cannot read the policy of namespace {object_namespace:?}: {e}"
+                )),
+            })?;
         let key = ClientKey {
             uid: store.info.uid.clone(),
             generation: store.info.generation,
@@ -104,11 +124,12 @@ impl ClientCache {
         let (client, _) = slot
             .cell
             .get_or_try_init(|| async {
-                let ctx = ClientContext {
-                    kube: kube.clone(),
-                    store: store.info.clone(),
-                    object_namespace: object_namespace.to_string(),
-                };
+                let ctx = ClientContext::new(
+                    kube.clone(),
+                    store.info.clone(),
+                    object_namespace.to_string(),
+                )
+                .with_policies(self.policies.clone());
                 let inner: Arc<dyn SecretsClient> =
                     Arc::from(store.provider.new_client(&ctx).await?);
                 let wrapped: Arc<dyn SecretsClient> = Arc::new(SingleFlight::new(inner, window));

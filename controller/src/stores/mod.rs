@@ -7,6 +7,7 @@
 mod cache;
 mod conditions;
 mod index;
+mod policy;
 mod reconciler;
 mod status;
 
@@ -15,6 +16,7 @@ use std::sync::Arc;
 pub use cache::{ClientCache, DEFAULT_CLIENT_TTL, DEFAULT_READ_WINDOW};
 pub use conditions::{ConditionError, namespace_allowed};
 pub use index::StoreIndex;
+pub use policy::{NamespacePolicies, POLICY_TTL, PolicyCheckError};
 pub use reconciler::{DEFAULT_STORE_REQUEUE, run, run_with_push_finalizers};
 pub use status::{desired_status, status_changed};
 
@@ -31,6 +33,8 @@ pub struct StoreConfig {
     pub enable_cluster_stores: bool,
     /// `--namespace`: watch SecretStores in this namespace only.
     pub namespace: Option<String>,
+    /// `--require-namespace-policy`: namespaces without policy annotations deny every role.
+    pub require_namespace_policy: bool,
 }
 
 impl Default for StoreConfig {
@@ -40,6 +44,7 @@ impl Default for StoreConfig {
             flood_gate: true,
             enable_cluster_stores: true,
             namespace: None,
+            require_namespace_policy: false,
         }
     }
 }

@@ -24,6 +24,7 @@ use shared::api::v1alpha1::PushSecret;
 use shared::duration::{GoDuration, store_refresh_interval};
 
 use super::StoreConfig;
+use super::policy::NamespacePolicies;
 use super::status::{Outcome, desired_status, status_changed};
 use crate::provider::{ClientContext, Maintenance, StoreInfo, ValidationResult, registry};
 use crate::pushsecret;
@@ -80,6 +81,8 @@ struct Ctx {
     recorder: Recorder,
     /// Manage the PushSecret store finalizer (only when the PushSecret reconciler runs).
     push_finalizers: bool,
+    /// Namespace policies (role annotations) of SecretStore namespaces.
+    policies: NamespacePolicies,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +91,8 @@ enum ReconcileError {
     Status(#[source] kube::Error),
     #[error("managing the PushSecret store finalizer: {0}")]
     Finalizer(#[source] kube::Error),
+    #[error("reading the store's namespace policy: {0}")]
+    Namespace(#[source] kube::Error),
 }
 
 /// Runs the SecretStore reconciler (and the ClusterSecretStore one when enabled) until
@@ -118,6 +123,7 @@ pub async fn run_with_push_finalizers(
             cfg: cfg.clone(),
             requeue: store_requeue,
             push_finalizers,
+            policies: NamespacePolicies::new(client.clone(), cfg.require_namespace_policy),
             recorder: Recorder::new(
                 client.clone(),
                 Reporter {
@@ -204,52 +210,76 @@ async fn reconcile<K: StoreObject>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Action,
         generation: obj.meta().generation.unwrap_or_default(),
         spec: spec.clone(),
     };
-    let client_ctx = ClientContext {
-        kube: ctx.client.clone(),
-        store: info,
-        object_namespace: namespace.clone().unwrap_or_default(),
-    };
+    let client_ctx = ClientContext::new(
+        ctx.client.clone(),
+        info,
+        namespace.clone().unwrap_or_default(),
+    )
+    .with_policies(ctx.policies.clone());
     let mut warnings: Vec<(&str, String)> = Vec::new();
-    let (outcome, capabilities, maintenance) = match provider {
-        Err(e) => {
-            warnings.push(("InvalidProviderConfig", e.to_string()));
-            (Outcome::ClientFailed, None, Maintenance::Maintained)
+    // A SecretStore lives in the namespace whose policy governs it: a role that namespace does
+    // not permit is never assumed, not even to validate. (A ClusterSecretStore has no namespace;
+    // its roles are checked against each object's namespace when a client is requested.)
+    let violation = match namespace.as_deref() {
+        Some(ns) if !shared::validation::policy::store_roles(spec).is_empty() => {
+            let policy = ctx
+                .policies
+                .policy(ns)
+                .await
+                .map_err(ReconcileError::Namespace)?;
+            shared::validation::policy::check_store_roles(spec, &policy).err()
         }
-        Ok(provider) => {
-            let caps = provider.capabilities();
-            let maintenance = provider.maintenance();
-            let outcome = match provider.new_client(&client_ctx).await {
-                Err(e) => {
-                    warnings.push(("InvalidProviderConfig", e.to_string()));
-                    Outcome::ClientFailed
-                }
-                Ok(client) => {
-                    let result = client.validate().await;
-                    client.close().await;
-                    match result {
-                        Ok(ValidationResult::Ready) => Outcome::Valid,
-                        Ok(ValidationResult::Unknown) => {
-                            warnings.push((
-                                "ValidationUnknown",
-                                "could not determine validation status".into(),
-                            ));
-                            Outcome::Unknown
-                        }
-                        Err(e) => {
-                            warnings.push(("InvalidProviderConfig", e.to_string()));
-                            Outcome::ValidateFailed
+        _ => None,
+    };
+    let (outcome, capabilities, maintenance) = match (violation, provider) {
+        (Some(v), provider) => {
+            warnings.push((shared::policy::POLICY_VIOLATION_REASON, v.to_string()));
+            let caps = provider.as_ref().ok().map(|p| p.capabilities());
+            (Outcome::PolicyViolation, caps, Maintenance::Maintained)
+        }
+        (None, provider) => match provider {
+            Err(e) => {
+                warnings.push(("InvalidProviderConfig", e.to_string()));
+                (Outcome::ClientFailed, None, Maintenance::Maintained)
+            }
+            Ok(provider) => {
+                let caps = provider.capabilities();
+                let maintenance = provider.maintenance();
+                let outcome = match provider.new_client(&client_ctx).await {
+                    Err(e) => {
+                        warnings.push(("InvalidProviderConfig", e.to_string()));
+                        Outcome::ClientFailed
+                    }
+                    Ok(client) => {
+                        let result = client.validate().await;
+                        client.close().await;
+                        match result {
+                            Ok(ValidationResult::Ready) => Outcome::Valid,
+                            Ok(ValidationResult::Unknown) => {
+                                warnings.push((
+                                    "ValidationUnknown",
+                                    "could not determine validation status".into(),
+                                ));
+                                Outcome::Unknown
+                            }
+                            Err(e) => {
+                                warnings.push(("InvalidProviderConfig", e.to_string()));
+                                Outcome::ValidateFailed
+                            }
                         }
                     }
-                }
-            };
-            (outcome, Some(caps), maintenance)
-        }
+                };
+                (outcome, Some(caps), maintenance)
+            }
+        },
     };
 
     let old = obj.store_status();
+    let detail = warnings.last().map(|(_, note)| note.as_str());
     let new = desired_status(
         old,
         outcome,
+        detail,
         capabilities.unwrap_or(shared::api::v1::SecretStoreCapabilities::ReadOnly),
         Time(k8s_openapi::jiff::Timestamp::now()),
     );
@@ -319,7 +349,7 @@ async fn reconcile<K: StoreObject>(obj: Arc<K>, ctx: Arc<Ctx>) -> Result<Action,
     .unwrap_or(ctx.requeue);
     Ok(match outcome {
         Outcome::Valid | Outcome::Unknown => Action::requeue(interval),
-        Outcome::ClientFailed | Outcome::ValidateFailed => {
+        Outcome::ClientFailed | Outcome::ValidateFailed | Outcome::PolicyViolation => {
             Action::requeue(interval.min(FAILURE_REQUEUE))
         }
     })

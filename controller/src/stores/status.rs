@@ -18,6 +18,8 @@ pub enum Outcome {
     Unknown,
     /// Validated.
     Valid,
+    /// The store's namespace does not permit a role the store would assume; nothing was called.
+    PolicyViolation,
 }
 
 impl Outcome {
@@ -40,6 +42,11 @@ impl Outcome {
                 "could not determine validation status",
             ),
             Outcome::Valid => ("True", REASON_VALID, "store validated"),
+            Outcome::PolicyViolation => (
+                "False",
+                shared::policy::POLICY_VIOLATION_REASON,
+                "namespace policy forbids this store",
+            ),
         }
     }
 }
@@ -47,14 +54,24 @@ impl Outcome {
 /// The new status: the Ready condition replaced (keeping `lastTransitionTime` while its status
 /// does not flip, and untouched entirely when nothing about it changed), capabilities set when the
 /// store is usable (Valid or ValidationUnknown) and kept otherwise.
+///
+/// `detail` (the provider's or policy's error text, never a secret value) is appended to ESO's
+/// fixed message, so `kubectl get` shows why a store is not Ready without reading events. Errors
+/// must be stable across retries (no request IDs), or every retry would rewrite the status.
 pub fn desired_status(
     current: Option<&SecretStoreStatus>,
     outcome: Outcome,
+    detail: Option<&str>,
     capabilities: SecretStoreCapabilities,
     now: Time,
 ) -> SecretStoreStatus {
     let mut status = current.cloned().unwrap_or_default();
-    let (cond_status, reason, message) = outcome.condition();
+    let (cond_status, reason, fixed) = outcome.condition();
+    let message = match detail.filter(|d| !d.is_empty()) {
+        Some(d) if cond_status == "False" => format!("{fixed}: {d}"),
+        _ => fixed.to_string(),
+    };
+    let message = message.as_str();
     let conditions = status.conditions.get_or_insert_with(Vec::new);
     let existing = conditions
         .iter()

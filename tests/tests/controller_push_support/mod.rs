@@ -211,9 +211,9 @@ impl Env {
             .unwrap();
         let provider = registry::provider_for(&ss.spec).unwrap();
         provider
-            .new_client(&ClientContext {
-                kube: self.client.clone(),
-                store: StoreInfo {
+            .new_client(&ClientContext::new(
+                self.client.clone(),
+                StoreInfo {
                     kind: SecretStoreKind::SecretStore,
                     name: store.into(),
                     namespace: Some(ns.into()),
@@ -221,8 +221,8 @@ impl Env {
                     generation: ss.metadata.generation.unwrap_or_default(),
                     spec: ss.spec.clone(),
                 },
-                object_namespace: ns.into(),
-            })
+                ns.into(),
+            ))
             .await
             .unwrap()
     }
