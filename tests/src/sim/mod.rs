@@ -6,6 +6,7 @@ pub mod admission;
 pub mod api;
 pub mod auth;
 pub mod builtin;
+pub mod client_certs;
 pub mod controllers;
 pub mod crd_validation;
 pub mod crds;

@@ -123,14 +123,18 @@ impl KubernetesClient {
         Api::namespaced(self.client.clone(), namespace)
     }
 
-    /// GET a Secret in `namespace`; `None` when it does not exist.
+    /// GET a Secret in `namespace`; `None` when it does not exist. A NotFound is counted as an
+    /// `error` call, as ESO observes the client error before mapping it to NoSecret.
     async fn get_in(&self, namespace: &str, name: &str) -> Result<Option<Secret>, ProviderError> {
-        observe(
+        match observe(
             PROVIDER,
             "GetSecret",
-            self.secrets(namespace).get_opt(name).await,
-        )
-        .map_err(api_error)
+            self.secrets(namespace).get(name).await,
+        ) {
+            Ok(s) => Ok(Some(s)),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
+            Err(e) => Err(api_error(e)),
+        }
     }
 }
 
