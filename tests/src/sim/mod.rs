@@ -24,6 +24,7 @@ pub mod openapi;
 pub mod output;
 pub mod patch;
 pub mod registry;
+pub mod rules_review;
 pub mod schema;
 pub mod server;
 pub mod store;
