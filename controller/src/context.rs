@@ -318,6 +318,7 @@ pub async fn run_controllers(
     let push = {
         let client = client.clone();
         let stop = stop_rx.clone();
+        let gs_namespace = config.namespace.clone();
         let cfg = crate::pushsecret::PushSecretConfig {
             namespace: config.namespace.clone(),
         };
@@ -347,7 +348,12 @@ pub async fn run_controllers(
                     .await;
                 }
             };
-            tokio::join!(ps_run, cps_run);
+            let gs_run = crate::generatorstate::run(
+                client.clone(),
+                gs_namespace,
+                crate::externalsecret::controller::stopped(stop.clone()),
+            );
+            tokio::join!(ps_run, cps_run, gs_run);
         }
     };
     let store_reconcilers = {

@@ -6,6 +6,7 @@ pub mod clusterexternalsecret;
 pub mod clusterpushsecret;
 pub mod context;
 pub mod externalsecret;
+pub mod generatorstate;
 pub mod health;
 pub mod leader;
 pub mod metrics;

@@ -256,7 +256,7 @@ async fn store_of_another_controller_class_is_left_alone() {
 #[tokio::test]
 async fn revalidation_without_change_writes_no_status() {
     let rt = start().await;
-    // A Kubernetes store validates with a SelfSubjectAccessReview, so each refresh is visible
+    // A Kubernetes store validates with a SelfSubjectRulesReview, so each refresh is visible
     // in the simulator's request counters.
     let spec =
         json!({"refreshInterval": "1s", "provider": {"kubernetes": {"remoteNamespace": "team-a"}}});
@@ -275,7 +275,7 @@ async fn revalidation_without_change_writes_no_status() {
     let reviews = || {
         rt.sim
             .counters()
-            .requests_for("create", "selfsubjectaccessreviews.authorization.k8s.io")
+            .requests_for("create", "selfsubjectrulesreviews.authorization.k8s.io")
     };
     let reviews_before = reviews();
     tokio::time::sleep(Duration::from_millis(3200)).await;

@@ -84,7 +84,7 @@ fn controller_table(kind: &str) -> Option<Vec<Need>> {
         "UUID" => vec![need(gen_, "uuids", READ)],
         "Fake" => vec![need(gen_, "fakes", READ)],
         "ClusterGenerator" => vec![need(gen_, "clustergenerators", READ)],
-        // Stateful generators (which persist GeneratorStates) are not implemented.
+        // The GeneratorState garbage collector (ESO grants the same full access).
         "GeneratorState" => vec![need(gen_, "generatorstates", CRUD)],
         // Allowed to every authenticated user by the default system:basic-user binding.
         "SelfSubjectAccessReview" | "SelfSubjectRulesReview" => vec![],

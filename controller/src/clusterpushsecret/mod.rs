@@ -14,7 +14,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::{DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::core::{Selector, SelectorExt};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Api, Client, Resource, ResourceExt};
@@ -28,13 +28,18 @@ use shared::duration::GoDuration;
 pub const REASON_EXISTS: &str = "push secret already exists in namespace";
 /// Ready=False message when some namespace failed.
 pub const MSG_NAMESPACES_FAILED: &str = "one or more namespaces failed";
+/// Ready=False message (and Warning event) when the namespaces cannot be determined.
+pub const MSG_NAMESPACES_UNKNOWN: &str = "failed to get target Namespaces";
+/// Ready=False message (and Warning event) when PushSecrets of the old name cannot be deleted.
+pub const MSG_DELETE_FAILED: &str = "failed to delete push secret";
+/// Condition reason and event reason of those failures.
+pub const REASON_ERRORED: &str = "Errored";
 /// Default `refreshTime`.
 const DEFAULT_REFRESH: Duration = Duration::from_secs(3600);
 
 struct Ctx {
     client: Client,
-    // ESO emits events via `external-secrets-controller`; we currently report through status only.
-    _recorder: Recorder,
+    recorder: Recorder,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +50,8 @@ pub enum CpsError {
     Selector(String),
     #[error("writing ClusterPushSecret status: {0}")]
     Status(#[source] kube::Error),
+    #[error("{MSG_DELETE_FAILED}: {0}")]
+    DeleteOld(String),
 }
 
 /// Names of the namespaces any selector matches (no selectors ⇒ none), skipping terminating ones.
@@ -107,7 +114,7 @@ pub fn desired_pushsecret(cps: &ClusterPushSecret, name: &str, namespace: &str) 
 pub async fn run(client: Client, shutdown: impl Future<Output = ()> + Send + Sync + 'static) {
     let ctx = Arc::new(Ctx {
         client: client.clone(),
-        _recorder: Recorder::new(
+        recorder: Recorder::new(
             client.clone(),
             Reporter {
                 controller: "external-secrets-controller".into(),
@@ -160,26 +167,58 @@ async fn reconcile(cps: Arc<ClusterPushSecret>, ctx: Arc<Ctx>) -> Result<Action,
         .filter(|d| !d.is_zero())
         .unwrap_or(DEFAULT_REFRESH);
     let name = cps.push_secret_name().unwrap_or_default().to_string();
-    let all = Api::<Namespace>::all(ctx.client.clone())
-        .list(&Default::default())
-        .await
-        .map_err(CpsError::Namespaces)?
-        .items;
-    let wanted = matching_namespaces(&cps, &all)?;
     let old_status = cps.status.clone().unwrap_or_default();
-
-    // Namespaces that stopped matching, and every old namespace after a rename.
     let old_name = old_status
         .push_secret_name
         .clone()
         .unwrap_or_else(|| name.clone());
-    for ns in old_status.provisioned_namespaces.iter().flatten() {
-        if old_name != name || !wanted.contains(ns) {
-            delete_owned(&ctx.client, &cps, ns, &old_name).await;
+    let mut failed = Vec::new();
+
+    // After a rename every PushSecret of the old name goes first; a failure stops the
+    // reconcile (ESO's deleteOldPushSecrets).
+    if old_name != name {
+        for ns in old_status.provisioned_namespaces.iter().flatten() {
+            if let Err(reason) = delete_owned(&ctx.client, &cps, ns, &old_name).await {
+                failed.push(ClusterExternalSecretNamespaceFailure {
+                    namespace: ns.clone(),
+                    reason: Some(reason),
+                });
+            }
+        }
+        if !failed.is_empty() {
+            let detail = failed
+                .iter()
+                .map(|f| f.namespace.clone())
+                .collect::<Vec<_>>()
+                .join(", ");
+            mark_failed(&ctx, &cps, &old_status, MSG_DELETE_FAILED, Some(failed)).await?;
+            return Err(CpsError::DeleteOld(detail));
         }
     }
 
-    let mut failed = Vec::new();
+    let wanted = match target_namespaces(&ctx.client, &cps).await {
+        Ok(w) => w,
+        Err(e) => {
+            mark_failed(&ctx, &cps, &old_status, MSG_NAMESPACES_UNKNOWN, None).await?;
+            return Err(e);
+        }
+    };
+
+    // Namespaces that stopped matching (ESO's deleteOutdatedPushSecrets).
+    if old_name == name {
+        for ns in old_status.provisioned_namespaces.iter().flatten() {
+            if wanted.contains(ns) {
+                continue;
+            }
+            if let Err(reason) = delete_owned(&ctx.client, &cps, ns, &name).await {
+                failed.push(ClusterExternalSecretNamespaceFailure {
+                    namespace: ns.clone(),
+                    reason: Some(reason),
+                });
+            }
+        }
+    }
+
     let mut provisioned = Vec::new();
     for ns in &wanted {
         match ensure(&ctx.client, &cps, ns, &name).await {
@@ -274,17 +313,110 @@ async fn ensure(
     }
 }
 
-async fn delete_owned(client: &Client, cps: &ClusterPushSecret, ns: &str, name: &str) {
+/// Deletes the PushSecret `name` in `ns` if this ClusterPushSecret owns it; `Err` carries the
+/// namespace failure reason.
+async fn delete_owned(
+    client: &Client,
+    cps: &ClusterPushSecret,
+    ns: &str,
+    name: &str,
+) -> Result<(), String> {
     let api: Api<PushSecret> = Api::namespaced(client.clone(), ns);
     match api.get_opt(name).await {
         Ok(Some(ps)) if owned_by(&ps, cps) => {
-            if let Err(e) = api.delete(name, &DeleteParams::default()).await {
-                tracing::warn!(namespace = %ns, %name, error = %e, "deleting PushSecret failed");
+            match api.delete(name, &DeleteParams::default()).await {
+                Ok(_) => Ok(()),
+                Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+                Err(e) => {
+                    tracing::warn!(namespace = %ns, %name, error = %e, "deleting PushSecret failed");
+                    Err(format!(
+                        "external secret in non matching namespace could not be deleted: {e}"
+                    ))
+                }
             }
         }
-        Ok(_) => {}
-        Err(e) => tracing::warn!(namespace = %ns, %name, error = %e, "reading PushSecret failed"),
+        Ok(_) => Ok(()),
+        Err(e) => {
+            tracing::warn!(namespace = %ns, %name, error = %e, "reading PushSecret failed");
+            Err(e.to_string())
+        }
     }
+}
+
+/// Lists the namespaces and applies the selectors.
+async fn target_namespaces(
+    client: &Client,
+    cps: &ClusterPushSecret,
+) -> Result<BTreeSet<String>, CpsError> {
+    let all = Api::<Namespace>::all(client.clone())
+        .list(&Default::default())
+        .await
+        .map_err(CpsError::Namespaces)?
+        .items;
+    matching_namespaces(cps, &all)
+}
+
+/// ESO's markAsFailed: Ready=False `Errored` with `message` (plus the namespace failures, if
+/// any) in status, and a Warning `Errored` event.
+async fn mark_failed(
+    ctx: &Ctx,
+    cps: &ClusterPushSecret,
+    old_status: &ClusterPushSecretStatus,
+    message: &str,
+    failed: Option<Vec<ClusterExternalSecretNamespaceFailure>>,
+) -> Result<(), CpsError> {
+    let previous = old_status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == "Ready");
+    let unchanged = previous.is_some_and(|c| {
+        c.status == "False"
+            && c.reason.as_deref() == Some(REASON_ERRORED)
+            && c.message.as_deref() == Some(message)
+    });
+    let last_transition_time = match previous {
+        Some(c) if c.status == "False" => c.last_transition_time.clone(),
+        _ => Some(Time(Timestamp::now())),
+    };
+    let mut patch = serde_json::json!({ "status": {
+        "pushSecretName": cps.push_secret_name().unwrap_or_default(),
+        "conditions": [PushSecretStatusCondition {
+            type_: "Ready".into(),
+            status: "False".into(),
+            reason: Some(REASON_ERRORED.into()),
+            message: Some(message.into()),
+            last_transition_time,
+        }],
+    }});
+    let failed_same = failed
+        .as_ref()
+        .is_none_or(|f| old_status.failed_namespaces.as_ref() == Some(f));
+    if let Some(failed) = failed {
+        patch["status"]["failedNamespaces"] = serde_json::json!(failed);
+    }
+    let event = Event {
+        type_: EventType::Warning,
+        reason: REASON_ERRORED.into(),
+        note: Some(message.into()),
+        action: REASON_ERRORED.into(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &cps.object_ref(&())).await {
+        tracing::debug!(error = %e, "could not publish event");
+    }
+    if unchanged && failed_same {
+        return Ok(());
+    }
+    Api::<ClusterPushSecret>::all(ctx.client.clone())
+        .patch_status(
+            &cps.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(patch),
+        )
+        .await
+        .map_err(CpsError::Status)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@ use shared::api::v1::{SecretStoreKind, SecretStoreRef};
 use shared::api::v1alpha1::PushSecretStoreRef;
 
 use super::plan::StoreTarget;
-use crate::provider::{StoreInfo, registry};
 use crate::stores::{ResolvedStore, StoreError, StoreIndex};
 
 /// A store to push to.
@@ -117,53 +116,11 @@ pub fn resolve_one(
         name: Some(name.to_string()),
         kind: Some(kind),
     };
-    match index.resolve(namespace, &store_ref) {
+    match index.resolve_ungated(namespace, &store_ref) {
         Ok(r) => Ok(Some(r)),
         Err(e) if e.is_skip() => Ok(None),
-        // Every other check passed before the flood gate fired; build the store ourselves.
-        Err(StoreError::NotReady { .. }) => ungated(index, namespace, kind, name).map(Some),
         Err(e) => Err(e),
     }
-}
-
-fn ungated(
-    index: &StoreIndex,
-    namespace: &str,
-    kind: SecretStoreKind,
-    name: &str,
-) -> Result<ResolvedStore, StoreError> {
-    let not_found = || StoreError::NotFound {
-        kind: kind.as_str(),
-        name: name.into(),
-    };
-    let (meta, spec) = match kind {
-        SecretStoreKind::SecretStore => {
-            let s = index
-                .secret_stores()
-                .get(&ObjectRef::new(name).within(namespace))
-                .ok_or_else(not_found)?;
-            (s.metadata.clone(), s.spec.clone())
-        }
-        SecretStoreKind::ClusterSecretStore => {
-            let s = index
-                .cluster_stores()
-                .and_then(|c| c.get(&ObjectRef::new(name)))
-                .ok_or_else(not_found)?;
-            (s.metadata.clone(), s.spec.0.clone())
-        }
-    };
-    let provider = registry::provider_for(&spec)?;
-    Ok(ResolvedStore {
-        info: StoreInfo {
-            kind,
-            name: name.into(),
-            namespace: meta.namespace.clone(),
-            uid: meta.uid.clone().unwrap_or_default(),
-            generation: meta.generation.unwrap_or_default(),
-            spec,
-        },
-        provider,
-    })
 }
 
 /// Resolves every `secretStoreRefs` entry, deduplicated, in spec order.

@@ -128,6 +128,26 @@ impl StoreIndex {
         object_namespace: &str,
         store_ref: &SecretStoreRef,
     ) -> Result<ResolvedStore, StoreError> {
+        self.resolve_gated(object_namespace, store_ref, self.cfg.flood_gate)
+    }
+
+    /// [`StoreIndex::resolve`] without the flood gate, whatever the configuration says: ESO's
+    /// PushSecret reconciler builds its client manager with the gate off and pushes to stores
+    /// that are not (yet) Ready. Class and ClusterSecretStore conditions still apply.
+    pub fn resolve_ungated(
+        &self,
+        object_namespace: &str,
+        store_ref: &SecretStoreRef,
+    ) -> Result<ResolvedStore, StoreError> {
+        self.resolve_gated(object_namespace, store_ref, false)
+    }
+
+    fn resolve_gated(
+        &self,
+        object_namespace: &str,
+        store_ref: &SecretStoreRef,
+        flood_gate: bool,
+    ) -> Result<ResolvedStore, StoreError> {
         let name = store_ref
             .name
             .as_deref()
@@ -178,7 +198,7 @@ impl StoreIndex {
         if kind == SecretStoreKind::ClusterSecretStore {
             self.check_conditions(name, &spec, object_namespace)?;
         }
-        if self.cfg.flood_gate && !is_ready(status.as_ref()) {
+        if flood_gate && !is_ready(status.as_ref()) {
             return Err(StoreError::NotReady {
                 kind: kind_str,
                 name: name.into(),

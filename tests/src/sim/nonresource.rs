@@ -172,6 +172,10 @@ pub async fn review(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType) -> ApiRe
             out["spec"] = body["spec"].clone();
             out["status"] = json!({"allowed": ctx.user.is_admin()});
         }
+        "selfsubjectrulesreviews" => {
+            out["spec"] = body["spec"].clone();
+            out["status"] = super::rules_review::status(&ctx.user);
+        }
         "subjectaccessreviews" => {
             out["spec"] = body["spec"].clone();
             let groups: Vec<String> = body["spec"]["groups"]

@@ -269,6 +269,17 @@ pub fn builtins() -> Vec<ResourceType> {
         ),
         builtin(
             "authorization.k8s.io",
+            "selfsubjectrulesreviews",
+            "selfsubjectrulesreview",
+            "SelfSubjectRulesReview",
+            false,
+            &[],
+            Review,
+            "",
+            "",
+        ),
+        builtin(
+            "authorization.k8s.io",
             "subjectaccessreviews",
             "subjectaccessreview",
             "SubjectAccessReview",

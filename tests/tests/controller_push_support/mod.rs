@@ -43,6 +43,12 @@ fn shutdown(rx: &watch::Receiver<bool>) -> impl Future<Output = ()> + Send + Syn
 /// Starts the simulator, installs the CRDs, creates `namespaces` and runs the store and
 /// PushSecret reconcilers.
 pub async fn start(namespaces: &[&str]) -> Env {
+    start_with(namespaces, true).await
+}
+
+/// Like [`start`]; without the store reconciler (`stores_validated == false`) no store ever
+/// gets a Ready condition, as in a cluster whose store controller has not caught up yet.
+pub async fn start_with(namespaces: &[&str], stores_validated: bool) -> Env {
     let sim = Sim::start().await.unwrap();
     sim.install_crds(&shared::api::all_crds()).await.unwrap();
     let client = sim.client();
@@ -54,7 +60,7 @@ pub async fn start(namespaces: &[&str]) -> Env {
     let (index, drive) = StoreIndex::start(client.clone(), &cfg).await;
     let mut tasks = vec![tokio::spawn(drive)];
     index.wait_ready().await.unwrap();
-    {
+    if stores_validated {
         let client = client.clone();
         let cfg = cfg.clone();
         let stop = shutdown(&rx);

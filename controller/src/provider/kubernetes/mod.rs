@@ -15,6 +15,7 @@ mod read;
 use async_trait::async_trait;
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    SelfSubjectRulesReview, SelfSubjectRulesReviewSpec,
 };
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
@@ -123,14 +124,18 @@ impl KubernetesClient {
         Api::namespaced(self.client.clone(), namespace)
     }
 
-    /// GET a Secret in `namespace`; `None` when it does not exist.
+    /// GET a Secret in `namespace`; `None` when it does not exist. A NotFound is counted as an
+    /// `error` call, as ESO observes the client error before mapping it to NoSecret.
     async fn get_in(&self, namespace: &str, name: &str) -> Result<Option<Secret>, ProviderError> {
-        observe(
+        match observe(
             PROVIDER,
             "GetSecret",
-            self.secrets(namespace).get_opt(name).await,
-        )
-        .map_err(api_error)
+            self.secrets(namespace).get(name).await,
+        ) {
+            Ok(s) => Ok(Some(s)),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
+            Err(e) => Err(api_error(e)),
+        }
     }
 }
 
@@ -187,6 +192,39 @@ impl SecretsClient for KubernetesClient {
     }
 
     async fn validate(&self) -> Result<ValidationResult, ProviderError> {
+        // ESO's order: the rules review (counted as CreateSelfSubjectRulesReview), then an
+        // access review for `get secrets`, which ESO does not count. A failing review makes
+        // the result Unknown, not an error.
+        let rules = SelfSubjectRulesReview {
+            spec: SelfSubjectRulesReviewSpec {
+                namespace: Some(self.remote_namespace.clone()),
+            },
+            ..Default::default()
+        };
+        let Ok(rules) = observe(
+            PROVIDER,
+            "CreateSelfSubjectRulesReview",
+            Api::<SelfSubjectRulesReview>::all(self.client.clone())
+                .create(&PostParams::default(), &rules)
+                .await,
+        ) else {
+            return Ok(ValidationResult::Unknown);
+        };
+        let has = |list: &[String], want: &str| list.iter().any(|x| x == want || x == "*");
+        let grants_get_secrets = rules
+            .status
+            .iter()
+            .flat_map(|s| &s.resource_rules)
+            .any(|r| {
+                has(r.resources.as_deref().unwrap_or_default(), "secrets")
+                    && has(&r.verbs, "get")
+                    && r.api_groups
+                        .as_ref()
+                        .is_none_or(|g| g.is_empty() || has(g, ""))
+            });
+        if grants_get_secrets {
+            return Ok(ValidationResult::Ready);
+        }
         let review = SelfSubjectAccessReview {
             spec: SelfSubjectAccessReviewSpec {
                 resource_attributes: Some(ResourceAttributes {
@@ -199,14 +237,12 @@ impl SecretsClient for KubernetesClient {
             },
             ..Default::default()
         };
-        let out = observe(
-            PROVIDER,
-            "CreateSelfSubjectAccessReview",
-            Api::<SelfSubjectAccessReview>::all(self.client.clone())
-                .create(&PostParams::default(), &review)
-                .await,
-        )
-        .map_err(api_error)?;
+        let Ok(out) = Api::<SelfSubjectAccessReview>::all(self.client.clone())
+            .create(&PostParams::default(), &review)
+            .await
+        else {
+            return Ok(ValidationResult::Unknown);
+        };
         if out.status.is_some_and(|s| s.allowed) {
             Ok(ValidationResult::Ready)
         } else {
