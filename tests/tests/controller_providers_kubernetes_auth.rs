@@ -43,9 +43,9 @@ async fn connect(
 ) -> Result<Box<dyn SecretsClient>, ProviderError> {
     let spec = serde_json::from_value(json!({"provider": {"kubernetes": provider}})).unwrap();
     KubernetesProvider::new()
-        .new_client(&ClientContext {
-            kube: client.clone(),
-            store: StoreInfo {
+        .new_client(&ClientContext::new(
+            client.clone(),
+            StoreInfo {
                 kind: SecretStoreKind::SecretStore,
                 name: "k8s".into(),
                 namespace: Some("team-a".into()),
@@ -53,8 +53,8 @@ async fn connect(
                 generation: 1,
                 spec,
             },
-            object_namespace: "team-a".into(),
-        })
+            "team-a".to_string(),
+        ))
         .await
 }
 
