@@ -120,9 +120,10 @@ pub fn cloud(cfg: &AzureKVProvider) -> Result<Cloud, ProviderError> {
 
 fn builtin(env: AzureEnvironmentType) -> Option<Cloud> {
     let (authority, resource) = match env {
-        AzureEnvironmentType::PublicCloud => {
-            ("https://login.microsoftonline.com", "https://vault.azure.net")
-        }
+        AzureEnvironmentType::PublicCloud => (
+            "https://login.microsoftonline.com",
+            "https://vault.azure.net",
+        ),
         AzureEnvironmentType::USGovernmentCloud => (
             "https://login.microsoftonline.us",
             "https://vault.usgovcloudapi.net",
@@ -450,13 +451,18 @@ impl TokenSource {
             .body(body)
             .send()
             .await
-            .map_err(|e| ProviderError::Other(format!("token request failed: {}", e.without_url())))?;
+            .map_err(|e| {
+                ProviderError::Other(format!("token request failed: {}", e.without_url()))
+            })?;
         parse_token(resp).await
     }
 
     async fn imds(&self, identity: Option<&str>) -> Result<(SecretValue, Duration), ProviderError> {
-        let mut url = reqwest::Url::parse(&format!("{}/metadata/identity/oauth2/token", imds_endpoint()))
-            .map_err(|e| ProviderError::InvalidConfig(format!("invalid IMDS endpoint: {e}")))?;
+        let mut url = reqwest::Url::parse(&format!(
+            "{}/metadata/identity/oauth2/token",
+            imds_endpoint()
+        ))
+        .map_err(|e| ProviderError::InvalidConfig(format!("invalid IMDS endpoint: {e}")))?;
         url.query_pairs_mut()
             .append_pair("api-version", "2018-02-01")
             .append_pair("resource", &self.cloud.resource);
@@ -476,7 +482,10 @@ impl TokenSource {
             .send()
             .await
             .map_err(|e| {
-                ProviderError::Other(format!("managed identity token request failed: {}", e.without_url()))
+                ProviderError::Other(format!(
+                    "managed identity token request failed: {}",
+                    e.without_url()
+                ))
             })?;
         parse_token(resp).await
     }
@@ -493,7 +502,12 @@ async fn parse_token(resp: reqwest::Response) -> Result<(SecretValue, Duration),
             error: String::new(),
             error_description: String::new(),
         });
-        let first_line = e.error_description.lines().next().unwrap_or_default().to_string();
+        let first_line = e
+            .error_description
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string();
         return Err(ProviderError::Other(format!(
             "failed to obtain an Entra ID token: HTTP {} {}: {first_line}",
             status.as_u16(),
@@ -531,8 +545,13 @@ fn sign_assertion(
         URL_SAFE_NO_PAD.encode(claims.to_string())
     );
     let mut sig = vec![0; key.public_modulus_len()];
-    key.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), input.as_bytes(), &mut sig)
-        .map_err(|_| ProviderError::Other("cannot sign the client assertion".into()))?;
+    key.sign(
+        &RSA_PKCS1_SHA256,
+        &SystemRandom::new(),
+        input.as_bytes(),
+        &mut sig,
+    )
+    .map_err(|_| ProviderError::Other("cannot sign the client assertion".into()))?;
     Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
 }
 
@@ -540,11 +559,19 @@ async fn workload_identity(
     ctx: &ClientContext,
     cfg: &AzureKVProvider,
 ) -> Result<Grant, ProviderError> {
-    let secret_client = match cfg.auth_secret_ref.as_ref().and_then(|a| a.client_id.as_ref()) {
+    let secret_client = match cfg
+        .auth_secret_ref
+        .as_ref()
+        .and_then(|a| a.client_id.as_ref())
+    {
         Some(sel) => Some(secret_string(ctx, sel).await?),
         None => None,
     };
-    let secret_tenant = match cfg.auth_secret_ref.as_ref().and_then(|a| a.tenant_id.as_ref()) {
+    let secret_tenant = match cfg
+        .auth_secret_ref
+        .as_ref()
+        .and_then(|a| a.tenant_id.as_ref())
+    {
         Some(sel) => Some(secret_string(ctx, sel).await?),
         None => None,
     };
@@ -552,11 +579,13 @@ async fn workload_identity(
         // The controller's own workload identity, as injected by the webhook of
         // azure-workload-identity.
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let client_id = secret_client.or_else(|| env("AZURE_CLIENT_ID")).ok_or_else(|| {
-            ProviderError::InvalidConfig(
-                "missing clientID: set serviceAccountRef or AZURE_CLIENT_ID".into(),
-            )
-        })?;
+        let client_id = secret_client
+            .or_else(|| env("AZURE_CLIENT_ID"))
+            .ok_or_else(|| {
+                ProviderError::InvalidConfig(
+                    "missing clientID: set serviceAccountRef or AZURE_CLIENT_ID".into(),
+                )
+            })?;
         let tenant = tenant_of(cfg, secret_tenant, env("AZURE_TENANT_ID"))?;
         let file = env("AZURE_FEDERATED_TOKEN_FILE").ok_or_else(|| {
             ProviderError::InvalidConfig(
@@ -580,7 +609,10 @@ async fn workload_identity(
             ))
         })?;
     let ann = sa.metadata.annotations.unwrap_or_default();
-    let sa_client = ann.get(ANNOTATION_CLIENT_ID).cloned().filter(|s| !s.is_empty());
+    let sa_client = ann
+        .get(ANNOTATION_CLIENT_ID)
+        .cloned()
+        .filter(|s| !s.is_empty());
     let client_id = match (sa_client, secret_client) {
         (Some(_), Some(_)) => {
             return Err(ProviderError::InvalidConfig(
@@ -594,11 +626,7 @@ async fn workload_identity(
             )));
         }
     };
-    let tenant = tenant_of(
-        cfg,
-        secret_tenant,
-        ann.get(ANNOTATION_TENANT_ID).cloned(),
-    )?;
+    let tenant = tenant_of(cfg, secret_tenant, ann.get(ANNOTATION_TENANT_ID).cloned())?;
     Ok(Grant::Federated {
         tenant,
         client_id,

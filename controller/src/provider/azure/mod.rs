@@ -61,11 +61,10 @@ fn is_referent(ctx: &ClientContext, cfg: &AzureKVProvider) -> bool {
     if ctx.store.kind != SecretStoreKind::ClusterSecretStore {
         return false;
     }
-    let sel_referent =
-        |s: &Option<shared::api::meta::SecretKeySelector>| {
-            s.as_ref()
-                .is_some_and(|s| refs::is_referent(ctx, s.namespace.as_deref()))
-        };
+    let sel_referent = |s: &Option<shared::api::meta::SecretKeySelector>| {
+        s.as_ref()
+            .is_some_and(|s| refs::is_referent(ctx, s.namespace.as_deref()))
+    };
     match cfg.effective_auth_type() {
         AzureAuthType::ServicePrincipal => cfg.auth_secret_ref.as_ref().is_some_and(|a| {
             sel_referent(&a.client_id)
@@ -91,9 +90,10 @@ impl Provider for AzureProvider {
         &self,
         ctx: &ClientContext,
     ) -> Result<Box<dyn SecretsClient>, ProviderError> {
-        let cfg = ctx.store.spec.provider.azurekv.as_ref().ok_or_else(|| {
-            ProviderError::InvalidConfig("missing store provider azurekv".into())
-        })?;
+        let cfg =
+            ctx.store.spec.provider.azurekv.as_ref().ok_or_else(|| {
+                ProviderError::InvalidConfig("missing store provider azurekv".into())
+            })?;
         if cfg.vault_url.is_empty() {
             return Err(ProviderError::InvalidConfig("vaultUrl is required".into()));
         }

@@ -64,7 +64,11 @@ fn not_managed(name: &str) -> ProviderError {
 }
 
 fn property(data: &PushSecretData) -> &str {
-    data.match_.remote_ref.property.as_deref().unwrap_or_default()
+    data.match_
+        .remote_ref
+        .property
+        .as_deref()
+        .unwrap_or_default()
 }
 
 /// The bytes to push: one key of the Secret, or all of it as a JSON object of strings.
@@ -195,7 +199,10 @@ async fn push_secret(
     }
     let body = json!({"value": new_value, "tags": tags, "attributes": attributes});
     let url = c.vault.url(&format!("secrets/{name}"))?;
-    let a = c.vault.send("SetSecret", Method::PUT, url, Some(&body)).await?;
+    let a = c
+        .vault
+        .send("SetSecret", Method::PUT, url, Some(&body))
+        .await?;
     if a.ok() {
         Ok(())
     } else {
@@ -313,7 +320,10 @@ pub(super) async fn delete(c: &AzureClient, data: &PushSecretData) -> Result<(),
         if !obj.is_empty() {
             let new = json!({"value": root.to_string(), "tags": body["tags"], "attributes": {"enabled": true}});
             let url = c.vault.url(&format!("secrets/{name}"))?;
-            let a = c.vault.send("SetSecret", Method::PUT, url, Some(&new)).await?;
+            let a = c
+                .vault
+                .send("SetSecret", Method::PUT, url, Some(&new))
+                .await?;
             return if a.ok() {
                 Ok(())
             } else {

@@ -41,7 +41,9 @@ pub(super) async fn fetch(
     version: Option<&str>,
 ) -> Result<Option<Value>, ProviderError> {
     if name.is_empty() {
-        return Err(ProviderError::InvalidConfig("remote key has no name".into()));
+        return Err(ProviderError::InvalidConfig(
+            "remote key has no name".into(),
+        ));
     }
     let url = c.vault.url(&path(kind, name, version))?;
     let a: Answer = c.vault.send(call, Method::GET, url, None).await?;
@@ -73,8 +75,7 @@ fn property(value: &str, property: &str, key: &str) -> Result<SecretValue, Provi
         return Ok(SecretValue::from(value.to_string()));
     }
     let get = |p: &str| {
-        shared::gjson::get_string(value, p)
-            .map_err(|e| ProviderError::InvalidConfig(e.to_string()))
+        shared::gjson::get_string(value, p).map_err(|e| ProviderError::InvalidConfig(e.to_string()))
     };
     if let Some(v) = get(property)? {
         return Ok(SecretValue::from(v));
@@ -108,8 +109,8 @@ fn tag(tags: &Tags, prop: &str) -> Result<SecretValue, ProviderError> {
 
 /// Key Vault's JWK fields in the order Go marshals ESO's `JSONWebKey`.
 const JWK_FIELDS: &[&str] = &[
-    "kid", "kty", "key_ops", "n", "e", "d", "dp", "dq", "qi", "p", "q", "k", "key_hsm", "crv",
-    "x", "y",
+    "kid", "kty", "key_ops", "n", "e", "d", "dp", "dq", "qi", "p", "q", "k", "key_hsm", "crv", "x",
+    "y",
 ];
 
 fn jwk_json(key: &Value) -> String {
@@ -212,12 +213,13 @@ pub(super) async fn find(
     find: &ExternalSecretFind,
 ) -> Result<SecretMap, ProviderError> {
     let want_tags = find.tags.clone().unwrap_or_default();
-    let re = match find.name.as_ref().and_then(|n| n.regexp.as_deref()) {
-        Some(p) if !p.is_empty() => Some(GoRegex::new(p).map_err(|e| {
-            ProviderError::InvalidConfig(format!("invalid find.name.regexp: {e}"))
-        })?),
-        _ => None,
-    };
+    let re =
+        match find.name.as_ref().and_then(|n| n.regexp.as_deref()) {
+            Some(p) if !p.is_empty() => Some(GoRegex::new(p).map_err(|e| {
+                ProviderError::InvalidConfig(format!("invalid find.name.regexp: {e}"))
+            })?),
+            _ => None,
+        };
     let mut names = Vec::new();
     let mut url = c.vault.url("secrets")?;
     loop {
@@ -236,7 +238,11 @@ pub(super) async fn find(
             if !want_tags.iter().all(|(k, v)| tags.get(k) == Some(v)) {
                 continue;
             }
-            let name = id.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
+            let name = id
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or_default();
             if re.as_ref().is_some_and(|re| !re.is_match(name)) {
                 continue;
             }

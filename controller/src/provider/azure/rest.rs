@@ -48,10 +48,9 @@ pub struct Vault {
 impl Vault {
     /// `{vault}/{path}?api-version=…`.
     pub fn url(&self, path: &str) -> Result<reqwest::Url, ProviderError> {
-        let mut u = self
-            .base
-            .join(path)
-            .map_err(|e| ProviderError::InvalidConfig(format!("invalid vault path {path:?}: {e}")))?;
+        let mut u = self.base.join(path).map_err(|e| {
+            ProviderError::InvalidConfig(format!("invalid vault path {path:?}: {e}"))
+        })?;
         u.query_pairs_mut().append_pair("api-version", API_VERSION);
         Ok(u)
     }
