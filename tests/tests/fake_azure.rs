@@ -13,6 +13,19 @@ const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const SCOPE: &str = "https://vault.azure.net/.default";
 
+/// (case, tenant, form, status, error, AADSTS code)
+type TokenCase<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, u16, &'a str, u64);
+/// (case, bearer, method, path and query, body, status, error code)
+type VaultCase<'a> = (
+    &'a str,
+    Option<&'a str>,
+    reqwest::Method,
+    &'a str,
+    Option<&'a str>,
+    u16,
+    &'a str,
+);
+
 fn http() -> reqwest::Client {
     reqwest::Client::new()
 }
@@ -98,7 +111,7 @@ async fn token_endpoint_client_secret_table() {
             .collect()
     };
     // (case, tenant, form, status, error, AADSTS code)
-    let cases: Vec<(&str, &str, Vec<(&str, &str)>, u16, &str, u64)> = vec![
+    let cases: Vec<TokenCase> = vec![
         (
             "no grant_type",
             TENANT,
@@ -458,15 +471,7 @@ async fn vault_rejects_malformed_and_unauthenticated_requests() {
     let t = token(&f).await;
     let get = reqwest::Method::GET;
     let put = reqwest::Method::PUT;
-    let cases: Vec<(
-        &str,
-        Option<&str>,
-        reqwest::Method,
-        &str,
-        Option<&str>,
-        u16,
-        &str,
-    )> = vec![
+    let cases: Vec<VaultCase> = vec![
         (
             "no api-version",
             Some(&t),
