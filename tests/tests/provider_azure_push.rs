@@ -102,12 +102,6 @@ async fn pushes_values_tagged_and_skips_unchanged_writes() {
             .await
             .is_err()
     );
-    // Keys are not pushed by this implementation.
-    assert!(matches!(
-        c.push_secret(&src, &entry(Some("user"), "key/k", None, None))
-            .await,
-        Err(ProviderError::NotSupported(_))
-    ));
 }
 
 #[tokio::test]
@@ -227,4 +221,82 @@ async fn certificates_are_imported_from_pem_once() {
         .await
         .unwrap();
     assert!(s.fake.certificate("web").is_none());
+}
+
+#[tokio::test]
+async fn private_keys_are_imported_as_jwk() {
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::signature::KeyPair as _;
+    let s = setup().await;
+    let c = client(&s).await;
+    let rsa = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+    let pkcs8 = rsa.as_der().unwrap();
+    let rsa_pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode(pkcs8.as_ref())
+        }
+    );
+    let ec = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let src = source(&[
+        ("rsa", &rsa_pem),
+        ("ec", &ec.serialize_pem()),
+        (
+            "cert",
+            &rcgen::generate_simple_self_signed(vec!["x".into()])
+                .unwrap()
+                .cert
+                .pem(),
+        ),
+    ]);
+    c.push_secret(&src, &entry(Some("rsa"), "key/rsa", None, None))
+        .await
+        .unwrap();
+    let stored = s.fake.key("rsa").unwrap();
+    let b64 = |b: &[u8]| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+    };
+    let public = rsa.public_key();
+    assert_eq!(stored.jwk["kty"], "RSA");
+    assert_eq!(
+        stored.jwk["n"],
+        b64(public.modulus().big_endian_without_leading_zero())
+    );
+    assert_eq!(stored.jwk["e"], "AQAB");
+    assert!(stored.jwk["d"].is_string() && stored.jwk["qi"].is_string());
+    assert_eq!(
+        stored.tags.get("managed-by").map(String::as_str),
+        Some("external-secrets")
+    );
+    s.fake.reset_calls();
+    c.push_secret(&src, &entry(Some("rsa"), "key/rsa", None, None))
+        .await
+        .unwrap();
+    assert_eq!(s.fake.calls("ImportKey"), 0, "same key: no import");
+
+    c.push_secret(&src, &entry(Some("ec"), "key/ec", None, None))
+        .await
+        .unwrap();
+    let stored = s.fake.key("ec").unwrap();
+    let raw = ec.public_key_raw();
+    assert_eq!(stored.jwk["crv"], "P-256");
+    assert_eq!(stored.jwk["x"], b64(&raw[1..33]));
+    assert_eq!(stored.jwk["y"], b64(&raw[33..65]));
+    assert!(
+        c.push_secret(&src, &entry(Some("cert"), "key/bad", None, None))
+            .await
+            .is_err()
+    );
+    // Read back: the public JWK only.
+    let jwk: Value = serde_json::from_str(
+        &String::from_utf8(c.get_secret(&r("key/ec")).await.unwrap().into_vec()).unwrap(),
+    )
+    .unwrap();
+    assert!(jwk.get("d").is_none());
+    c.delete_secret(&entry(None, "key/ec", None, None))
+        .await
+        .unwrap();
+    assert!(s.fake.key("ec").is_none());
 }

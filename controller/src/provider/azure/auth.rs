@@ -626,7 +626,15 @@ async fn workload_identity(
             )));
         }
     };
-    let tenant = tenant_of(cfg, secret_tenant, ann.get(ANNOTATION_TENANT_ID).cloned())?;
+    // As the workload identity webhook does, AZURE_TENANT_ID is the last resort.
+    let mut sa_tenant = ann.get(ANNOTATION_TENANT_ID).cloned();
+    if sa_tenant.is_none()
+        && secret_tenant.is_none()
+        && cfg.tenant_id.as_deref().is_none_or(str::is_empty)
+    {
+        sa_tenant = std::env::var("AZURE_TENANT_ID").ok();
+    }
+    let tenant = tenant_of(cfg, secret_tenant, sa_tenant)?;
     Ok(Grant::Federated {
         tenant,
         client_id,

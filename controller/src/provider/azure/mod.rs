@@ -13,13 +13,14 @@
 //! Reads follow ESO: `secret/` (default), `key/` (the public JWK as JSON) and `cert/` (the
 //! certificate's DER bytes, Key Vault's `cer`) prefixes, `version`, `property` (gjson),
 //! `metadataPolicy: Fetch` (tags), `find` by name regex and/or tags over all pages.
-//! Pushes write secrets (and import keys and PEM certificates) tagged [`MANAGED_TAG`]; objects
+//! Pushes write secrets (and import private keys as JWKs and PEM certificates) tagged [`MANAGED_TAG`]; objects
 //! without that tag are never overwritten or deleted, and unchanged values are not rewritten.
 //!
 //! Differences from ESO, on purpose: `extract` with `metadataPolicy: Fetch` makes one call (ESO
 //! makes two); a token refused with 401 is renewed and the call retried once.
 
 mod auth;
+mod jwk;
 mod push;
 mod read;
 mod rest;

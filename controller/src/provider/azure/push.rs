@@ -1,5 +1,5 @@
 //! PushSecret into Key Vault: secrets (whole Secret as JSON, one key, or merged into one JSON
-//! property) and PEM certificates, all tagged [`MANAGED_TAG`]; objects without the tag are
+//! property), PEM certificates and private keys (as JWKs), all tagged [`MANAGED_TAG`]; objects without the tag are
 //! neither overwritten nor deleted; an unchanged value is not written again.
 
 use std::collections::BTreeMap;
@@ -149,7 +149,7 @@ pub(super) async fn push(
     match object(&data.match_.remote_ref.remote_key)? {
         Object::Secret(name) => push_secret(c, name, &value, property(data), &spec).await,
         Object::Cert(name) => push_cert(c, name, &value, &spec).await,
-        Object::Key(_) => Err(ProviderError::NotSupported("pushing keys")),
+        Object::Key(name) => push_key(c, name, &value, &spec).await,
     }
 }
 
@@ -257,6 +257,39 @@ async fn push_cert(
         Ok(())
     } else {
         Err(a.error(&format!("cannot import certificate {name}")))
+    }
+}
+
+/// A PEM private key (or raw bytes as a symmetric key) imported as a JWK, unless Key Vault
+/// already holds the same public key.
+async fn push_key(
+    c: &AzureClient,
+    name: &str,
+    value: &[u8],
+    spec: &MetadataSpec,
+) -> Result<(), ProviderError> {
+    let jwk = super::jwk::from_value(value)?;
+    let existing = fetch(c, "GetKey", "keys", name, None).await?;
+    if let Some(e) = &existing {
+        if !is_managed(e) {
+            return Err(not_managed(name));
+        }
+        if super::jwk::same_public_key(&jwk, &e["key"]) {
+            return Ok(());
+        }
+    }
+    let mut tags = spec.tags.clone();
+    tags.insert(MANAGED_TAG.0.into(), MANAGED_TAG.1.into());
+    let body = json!({"key": jwk, "attributes": {"enabled": true}, "tags": tags});
+    let url = c.vault.url(&format!("keys/{name}"))?;
+    let a = c
+        .vault
+        .send("ImportKey", Method::PUT, url, Some(&body))
+        .await?;
+    if a.ok() {
+        Ok(())
+    } else {
+        Err(a.error(&format!("cannot import key {name}")))
     }
 }
 
