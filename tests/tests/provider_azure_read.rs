@@ -60,6 +60,20 @@ async fn secrets_versions_properties_and_tags() {
         c.get_secret(&r("absent")).await,
         Err(ProviderError::NoSecret)
     ));
+    for bad in ["secret/a/../b", "a?b", "key/", "x y"] {
+        assert!(
+            matches!(
+                c.get_secret(&r(bad)).await,
+                Err(ProviderError::InvalidConfig(_))
+            ),
+            "{bad}"
+        );
+    }
+    let bad_version = rr(json!({"key": "db", "version": "../x"}));
+    assert!(matches!(
+        c.get_secret(&bad_version).await,
+        Err(ProviderError::InvalidConfig(_))
+    ));
     assert!(matches!(
         c.get_secret(&r("blob/x")).await,
         Err(ProviderError::InvalidConfig(_))

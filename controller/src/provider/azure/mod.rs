@@ -160,7 +160,21 @@ pub(crate) enum Object<'a> {
     Cert(&'a str),
 }
 
+/// Key Vault object names are 1-127 characters of `0-9a-zA-Z-`; anything else could only
+/// produce a different URL path than the one meant.
+pub(crate) fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 127
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
 pub(crate) fn object(key: &str) -> Result<Object<'_>, ProviderError> {
+    let name = key.split_once('/').map_or(key, |(_, n)| n);
+    if !valid_name(name) {
+        return Err(ProviderError::InvalidConfig(format!(
+            "invalid Key Vault object name in {key:?}: names are 1-127 characters of 0-9, a-z, A-Z and -"
+        )));
+    }
     match key.split_once('/') {
         None => Ok(Object::Secret(key)),
         Some(("secret", n)) => Ok(Object::Secret(n)),

@@ -40,10 +40,12 @@ pub(super) async fn fetch(
     name: &str,
     version: Option<&str>,
 ) -> Result<Option<Value>, ProviderError> {
-    if name.is_empty() {
-        return Err(ProviderError::InvalidConfig(
-            "remote key has no name".into(),
-        ));
+    if !super::valid_name(name)
+        || version.is_some_and(|v| !v.bytes().all(|b| b.is_ascii_alphanumeric()))
+    {
+        return Err(ProviderError::InvalidConfig(format!(
+            "invalid Key Vault object name or version for {kind}/{name}"
+        )));
     }
     let url = c.vault.url(&path(kind, name, version))?;
     let a: Answer = c.vault.send(call, Method::GET, url, None).await?;
