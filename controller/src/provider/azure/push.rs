@@ -1,0 +1,368 @@
+//! PushSecret into Key Vault: secrets (whole Secret as JSON, one key, or merged into one JSON
+//! property), PEM certificates and private keys (as JWKs), all tagged [`MANAGED_TAG`]; objects without the tag are
+//! neither overwritten nor deleted; an unchanged value is not written again.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use k8s_openapi::api::core::v1::Secret;
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use shared::api::v1alpha1::PushSecretData;
+use shared::keys::GoJsonValue;
+
+use super::read::fetch;
+use super::{AzureClient, MANAGED_TAG, Object, object};
+use crate::provider::ProviderError;
+
+const METADATA_API_VERSION: &str = "kubernetes.external-secrets.io/v1alpha1";
+const METADATA_KIND: &str = "PushSecretMetadata";
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Metadata {
+    api_version: String,
+    kind: String,
+    #[serde(default)]
+    spec: MetadataSpec,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct MetadataSpec {
+    #[serde(default)]
+    expiration_date: Option<String>,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+}
+
+fn metadata(data: &PushSecretData) -> Result<MetadataSpec, ProviderError> {
+    let Some(v) = &data.metadata else {
+        return Ok(MetadataSpec::default());
+    };
+    let m: Metadata = serde_json::from_value(v.clone()).map_err(|e| {
+        ProviderError::InvalidConfig(format!("failed to parse PushSecret metadata: {e}"))
+    })?;
+    if m.api_version != METADATA_API_VERSION || m.kind != METADATA_KIND {
+        return Err(ProviderError::InvalidConfig(format!(
+            "failed to parse PushSecret metadata: expected apiVersion {METADATA_API_VERSION} and kind {METADATA_KIND}"
+        )));
+    }
+    Ok(m.spec)
+}
+
+fn is_managed(body: &Value) -> bool {
+    body["tags"][MANAGED_TAG.0] == MANAGED_TAG.1
+}
+
+fn not_managed(name: &str) -> ProviderError {
+    ProviderError::Other(format!(
+        "cannot push to {name}: not managed by external-secrets (tag {}={} missing)",
+        MANAGED_TAG.0, MANAGED_TAG.1
+    ))
+}
+
+fn property(data: &PushSecretData) -> &str {
+    data.match_
+        .remote_ref
+        .property
+        .as_deref()
+        .unwrap_or_default()
+}
+
+/// The bytes to push: one key of the Secret, or all of it as a JSON object of strings.
+fn source_value(secret: &Secret, data: &PushSecretData) -> Result<Vec<u8>, ProviderError> {
+    let map = secret.data.clone().unwrap_or_default();
+    match data.match_.secret_key.as_deref().filter(|k| !k.is_empty()) {
+        Some(k) => map.get(k).map(|v| v.0.clone()).ok_or_else(|| {
+            ProviderError::InvalidConfig(format!(
+                "secret key {k:?} does not exist in the source Secret"
+            ))
+        }),
+        None => Ok(GoJsonValue::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        GoJsonValue::String(String::from_utf8_lossy(&v.0).into_owned()),
+                    )
+                })
+                .collect(),
+        )
+        .to_go_json(false)
+        .into_bytes()),
+    }
+}
+
+/// Sets `path` (dots nest, like sjson) to the string `value` inside the JSON object `current`.
+fn merge_property(current: Option<&str>, path: &str, value: &str) -> Result<String, ProviderError> {
+    let mut root: Value = match current.filter(|c| !c.trim().is_empty()) {
+        None => json!({}),
+        Some(c) => serde_json::from_str(c).map_err(|_| {
+            ProviderError::Other(format!(
+                "cannot set property {path}: the existing secret value is not JSON"
+            ))
+        })?,
+    };
+    let mut node = &mut root;
+    let parts: Vec<&str> = path.split('.').collect();
+    for (i, part) in parts.iter().enumerate() {
+        if !node.is_object() {
+            *node = json!({});
+        }
+        let Some(obj) = node.as_object_mut() else {
+            break;
+        };
+        if i == parts.len() - 1 {
+            obj.insert((*part).to_string(), Value::String(value.to_string()));
+            break;
+        }
+        node = obj.entry((*part).to_string()).or_insert_with(|| json!({}));
+    }
+    Ok(root.to_string())
+}
+
+fn expires(spec: &MetadataSpec) -> Result<Option<i64>, ProviderError> {
+    spec.expiration_date
+        .as_deref()
+        .filter(|d| !d.is_empty())
+        .map(|d| {
+            chrono::DateTime::parse_from_rfc3339(d)
+                .map(|t| t.timestamp())
+                .map_err(|_| {
+                    ProviderError::InvalidConfig(format!(
+                        "expirationDate {d:?} is not an RFC 3339 time"
+                    ))
+                })
+        })
+        .transpose()
+}
+
+pub(super) async fn push(
+    c: &AzureClient,
+    secret: &Secret,
+    data: &PushSecretData,
+) -> Result<(), ProviderError> {
+    let spec = metadata(data)?;
+    let value = source_value(secret, data)?;
+    match object(&data.match_.remote_ref.remote_key)? {
+        Object::Secret(name) => push_secret(c, name, &value, property(data), &spec).await,
+        Object::Cert(name) => push_cert(c, name, &value, &spec).await,
+        Object::Key(name) => push_key(c, name, &value, &spec).await,
+    }
+}
+
+async fn push_secret(
+    c: &AzureClient,
+    name: &str,
+    value: &[u8],
+    prop: &str,
+    spec: &MetadataSpec,
+) -> Result<(), ProviderError> {
+    let value = std::str::from_utf8(value).map_err(|_| {
+        ProviderError::InvalidConfig("Key Vault secrets hold text: the value is not UTF-8".into())
+    })?;
+    let existing = fetch(c, "GetSecret", "secrets", name, None).await?;
+    if let Some(e) = &existing
+        && !is_managed(e)
+    {
+        return Err(not_managed(name));
+    }
+    let current = existing.as_ref().and_then(|e| e["value"].as_str());
+    let new_value = if prop.is_empty() {
+        value.to_string()
+    } else {
+        merge_property(current, prop, value)?
+    };
+    let exp = expires(spec)?;
+    let mut tags = spec.tags.clone();
+    tags.insert(MANAGED_TAG.0.into(), MANAGED_TAG.1.into());
+    if let Some(e) = &existing {
+        let same_value = current == Some(new_value.as_str());
+        let same_exp = e["attributes"]["exp"].as_i64() == exp;
+        let have: BTreeMap<String, String> = e["tags"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if same_value && same_exp && have == tags {
+            return Ok(());
+        }
+    }
+    let mut attributes = json!({"enabled": true});
+    if let Some(e) = exp {
+        attributes["exp"] = json!(e);
+    }
+    let body = json!({"value": new_value, "tags": tags, "attributes": attributes});
+    let url = c.vault.url(&format!("secrets/{name}"))?;
+    let a = c
+        .vault
+        .send("SetSecret", Method::PUT, url, Some(&body))
+        .await?;
+    if a.ok() {
+        Ok(())
+    } else {
+        Err(a.error(&format!("cannot set secret {name}")))
+    }
+}
+
+/// PEM certificate with its private key, imported unless Key Vault already has the same DER.
+async fn push_cert(
+    c: &AzureClient,
+    name: &str,
+    value: &[u8],
+    spec: &MetadataSpec,
+) -> Result<(), ProviderError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let local = CertificateDer::pem_slice_iter(value)
+        .next()
+        .and_then(Result::ok)
+        .ok_or_else(|| {
+            ProviderError::InvalidConfig(
+                "certificate pushes need a PEM bundle with a CERTIFICATE block and its private key"
+                    .into(),
+            )
+        })?;
+    let existing = fetch(c, "GetCertificate", "certificates", name, None).await?;
+    if let Some(e) = &existing {
+        if !is_managed(e) {
+            return Err(not_managed(name));
+        }
+        let remote = base64::engine::general_purpose::STANDARD
+            .decode(e["cer"].as_str().unwrap_or_default())
+            .unwrap_or_default();
+        if remote == local.as_ref() {
+            return Ok(());
+        }
+    }
+    let mut tags = spec.tags.clone();
+    tags.insert(MANAGED_TAG.0.into(), MANAGED_TAG.1.into());
+    let pem = String::from_utf8_lossy(value).into_owned();
+    let body = json!({
+        "value": pem,
+        "policy": {"secret_props": {"contentType": "application/x-pem-file"}},
+        "tags": tags,
+    });
+    let url = c.vault.url(&format!("certificates/{name}/import"))?;
+    let a = c
+        .vault
+        .send("ImportCertificate", Method::POST, url, Some(&body))
+        .await?;
+    if a.ok() {
+        Ok(())
+    } else {
+        Err(a.error(&format!("cannot import certificate {name}")))
+    }
+}
+
+/// A PEM private key (or raw bytes as a symmetric key) imported as a JWK, unless Key Vault
+/// already holds the same public key.
+async fn push_key(
+    c: &AzureClient,
+    name: &str,
+    value: &[u8],
+    spec: &MetadataSpec,
+) -> Result<(), ProviderError> {
+    let jwk = super::jwk::from_value(value)?;
+    let existing = fetch(c, "GetKey", "keys", name, None).await?;
+    if let Some(e) = &existing {
+        if !is_managed(e) {
+            return Err(not_managed(name));
+        }
+        if super::jwk::same_public_key(&jwk, &e["key"]) {
+            return Ok(());
+        }
+    }
+    let mut tags = spec.tags.clone();
+    tags.insert(MANAGED_TAG.0.into(), MANAGED_TAG.1.into());
+    let body = json!({"key": jwk, "attributes": {"enabled": true}, "tags": tags});
+    let url = c.vault.url(&format!("keys/{name}"))?;
+    let a = c
+        .vault
+        .send("ImportKey", Method::PUT, url, Some(&body))
+        .await?;
+    if a.ok() {
+        Ok(())
+    } else {
+        Err(a.error(&format!("cannot import key {name}")))
+    }
+}
+
+pub(super) async fn exists(c: &AzureClient, data: &PushSecretData) -> Result<bool, ProviderError> {
+    let (call, kind, name) = match object(&data.match_.remote_ref.remote_key)? {
+        Object::Secret(n) => ("GetSecret", "secrets", n),
+        Object::Cert(n) => ("GetCertificate", "certificates", n),
+        Object::Key(n) => ("GetKey", "keys", n),
+    };
+    let Some(body) = fetch(c, call, kind, name, None).await? else {
+        return Ok(false);
+    };
+    let prop = property(data);
+    if prop.is_empty() || kind != "secrets" {
+        return Ok(true);
+    }
+    let value = body["value"].as_str().unwrap_or_default();
+    Ok(shared::gjson::get(value, prop).ok().flatten().is_some())
+}
+
+async fn delete_object(
+    c: &AzureClient,
+    call: &'static str,
+    kind: &str,
+    name: &str,
+) -> Result<(), ProviderError> {
+    let url = c.vault.url(&format!("{kind}/{name}"))?;
+    let a = c.vault.send(call, Method::DELETE, url, None).await?;
+    if a.ok() || a.not_found() {
+        Ok(())
+    } else {
+        Err(a.error(&format!("cannot delete {kind}/{name}")))
+    }
+}
+
+/// Deletes what we pushed: the object, or only the pushed property of a JSON secret (the
+/// object goes when it was the last one). Objects we do not manage are left alone.
+pub(super) async fn delete(c: &AzureClient, data: &PushSecretData) -> Result<(), ProviderError> {
+    let (get_call, del_call, kind, name) = match object(&data.match_.remote_ref.remote_key)? {
+        Object::Secret(n) => ("GetSecret", "DeleteSecret", "secrets", n),
+        Object::Cert(n) => ("GetCertificate", "DeleteCertificate", "certificates", n),
+        Object::Key(n) => ("GetKey", "DeleteKey", "keys", n),
+    };
+    let Some(body) = fetch(c, get_call, kind, name, None).await? else {
+        return Ok(());
+    };
+    if !is_managed(&body) {
+        tracing::debug!(%name, "not deleting a Key Vault object external-secrets does not manage");
+        return Ok(());
+    }
+    let prop = property(data);
+    if kind == "secrets" && !prop.is_empty() {
+        let mut root: Value =
+            serde_json::from_str(body["value"].as_str().unwrap_or_default()).unwrap_or(Value::Null);
+        let Some(obj) = root.as_object_mut() else {
+            return Ok(());
+        };
+        if obj.remove(prop).is_none() {
+            return Ok(());
+        }
+        if !obj.is_empty() {
+            let new = json!({"value": root.to_string(), "tags": body["tags"], "attributes": {"enabled": true}});
+            let url = c.vault.url(&format!("secrets/{name}"))?;
+            let a = c
+                .vault
+                .send("SetSecret", Method::PUT, url, Some(&new))
+                .await?;
+            return if a.ok() {
+                Ok(())
+            } else {
+                Err(a.error(&format!("cannot set secret {name}")))
+            };
+        }
+    }
+    delete_object(c, del_call, kind, name).await
+}
