@@ -1,4 +1,5 @@
 //! Test infrastructure only, never shipped: the Kubernetes API simulator and emulator launchers.
 
 pub mod emulators;
+pub mod fakes;
 pub mod sim;
