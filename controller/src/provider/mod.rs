@@ -6,6 +6,7 @@
 //! and sees only this trait and `shared`.
 
 pub mod fake;
+pub mod gcp;
 pub mod kubernetes;
 pub mod metrics;
 pub mod refs;

@@ -4,7 +4,9 @@ use std::sync::{Arc, OnceLock};
 
 use shared::api::v1::SecretStoreSpec;
 
-use super::{Provider, ProviderError, fake::FakeProvider, kubernetes::KubernetesProvider};
+use super::{
+    Provider, ProviderError, fake::FakeProvider, gcp::GcpProvider, kubernetes::KubernetesProvider,
+};
 
 /// Providers are process-wide singletons: the fake provider keeps pushed values per store across
 /// client builds, as ESO's does.
@@ -19,6 +21,13 @@ fn kubernetes() -> Arc<dyn Provider> {
         .clone()
 }
 
+/// Endpoints come from the environment (or `gcp::set_process_endpoints`) once per process.
+fn gcpsm() -> Arc<dyn Provider> {
+    static P: OnceLock<Arc<GcpProvider>> = OnceLock::new();
+    P.get_or_init(|| Arc::new(GcpProvider::from_process()))
+        .clone()
+}
+
 /// Returns the provider configured in `spec`, or an error naming an unsupported provider key.
 pub fn provider_for(spec: &SecretStoreSpec) -> Result<Arc<dyn Provider>, ProviderError> {
     let keys = spec.provider.configured_keys();
@@ -28,6 +37,7 @@ pub fn provider_for(spec: &SecretStoreSpec) -> Result<Arc<dyn Provider>, Provide
         )),
         ["fake"] => Ok(fake()),
         ["kubernetes"] => Ok(kubernetes()),
+        ["gcpsm"] => Ok(gcpsm()),
         [key] => Err(ProviderError::InvalidConfig(format!(
             "provider {key} is not supported by this operator"
         ))),
