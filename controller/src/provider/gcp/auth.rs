@@ -100,8 +100,9 @@ pub(super) enum Source {
 
 impl Source {
     pub(super) fn from_key(key: KeyFile, default_token_uri: &str) -> Result<Source, ProviderError> {
-        let der = PrivatePkcs8KeyDer::from_pem_slice(key.private_key.as_bytes())
-            .map_err(|_| invalid("the service account key's private_key is not a PKCS#8 PEM key"))?;
+        let der = PrivatePkcs8KeyDer::from_pem_slice(key.private_key.as_bytes()).map_err(|_| {
+            invalid("the service account key's private_key is not a PKCS#8 PEM key")
+        })?;
         let pair = RsaKeyPair::from_pkcs8(der.secret_pkcs8_der())
             .map_err(|_| invalid("the service account key's private_key is not an RSA key"))?;
         let token_uri = key
@@ -160,7 +161,9 @@ async fn token_error(what: &str, resp: reqwest::Response) -> ProviderError {
         ),
         _ => format!("HTTP {status}"),
     };
-    invalid(format!("unable to get a Google access token ({what}): {detail}"))
+    invalid(format!(
+        "unable to get a Google access token ({what}): {detail}"
+    ))
 }
 
 fn transport(what: &str, e: reqwest::Error) -> ProviderError {
@@ -228,7 +231,10 @@ impl Tokens {
                     self.http
                         .post(token_uri)
                         .header("content-type", FORM)
-                        .body(form(&[("grant_type", JWT_BEARER), ("assertion", &assertion)]))
+                        .body(form(&[
+                            ("grant_type", JWT_BEARER),
+                            ("assertion", &assertion),
+                        ]))
                         .send()
                         .await,
                 )
@@ -291,7 +297,8 @@ impl Tokens {
                 }
             }
             Source::Metadata { base } => {
-                let url = format!("{base}/computeMetadata/v1/instance/service-accounts/default/token");
+                let url =
+                    format!("{base}/computeMetadata/v1/instance/service-accounts/default/token");
                 let resp = observe(
                     PROVIDER,
                     "GetMetadataToken",
@@ -341,7 +348,11 @@ impl Tokens {
             .map_err(|e| transport("impersonation", e))?;
         let ttl = chrono::DateTime::parse_from_rfc3339(&t.expire_time)
             .ok()
-            .and_then(|exp| (exp.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().ok())
+            .and_then(|exp| {
+                (exp.with_timezone(&chrono::Utc) - chrono::Utc::now())
+                    .to_std()
+                    .ok()
+            })
             .unwrap_or(Duration::from_secs(3600));
         Ok((SecretValue::from(t.access_token), ttl))
     }

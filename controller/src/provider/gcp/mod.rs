@@ -123,7 +123,12 @@ impl Provider for GcpProvider {
             .map_err(|e| ProviderError::Other(format!("unable to build an HTTP client: {e}")))?;
         let (source, key_project) = self.source(ctx, cfg).await?;
         let tokens = Tokens::new(http.clone(), source);
-        let project = match cfg.project_id.clone().filter(|p| !p.is_empty()).or(key_project) {
+        let project = match cfg
+            .project_id
+            .clone()
+            .filter(|p| !p.is_empty())
+            .or(key_project)
+        {
             Some(p) => p,
             None => self.metadata_project(&http).await?,
         };
@@ -213,9 +218,10 @@ impl GcpProvider {
                     "workloadIdentityFederation.credConfig is not supported by this operator: use serviceAccountRef and audience",
                 ));
             }
-            let sa = wif.service_account_ref.clone().ok_or_else(|| {
-                invalid("workloadIdentityFederation needs serviceAccountRef")
-            })?;
+            let sa = wif
+                .service_account_ref
+                .clone()
+                .ok_or_else(|| invalid("workloadIdentityFederation needs serviceAccountRef"))?;
             let audience = wif
                 .audience
                 .clone()
@@ -260,12 +266,7 @@ impl GcpProvider {
         let sa = Api::<ServiceAccount>::namespaced(ctx.kube.clone(), &ns)
             .get(&sel.name)
             .await
-            .map_err(|e| {
-                invalid(format!(
-                    "cannot get service account {ns}/{}: {e}",
-                    sel.name
-                ))
-            })?;
+            .map_err(|e| invalid(format!("cannot get service account {ns}/{}: {e}", sel.name)))?;
         Ok(sa
             .metadata
             .annotations
@@ -284,8 +285,13 @@ impl GcpProvider {
             .timeout(Duration::from_secs(5))
             .send()
             .await;
-        record(PROVIDER, "GetMetadataProject", matches!(&resp, Ok(r) if r.status().is_success()));
-        let missing = || invalid("projectID is required (the metadata server did not name a project)");
+        record(
+            PROVIDER,
+            "GetMetadataProject",
+            matches!(&resp, Ok(r) if r.status().is_success()),
+        );
+        let missing =
+            || invalid("projectID is required (the metadata server did not name a project)");
         let resp = resp.map_err(|_| missing())?;
         if !resp.status().is_success() {
             return Err(missing());
@@ -308,10 +314,16 @@ fn referent_error() -> ProviderError {
 
 #[async_trait]
 impl SecretsClient for ReferentClient {
-    async fn get_secret(&self, _: &ExternalSecretDataRemoteRef) -> Result<SecretValue, ProviderError> {
+    async fn get_secret(
+        &self,
+        _: &ExternalSecretDataRemoteRef,
+    ) -> Result<SecretValue, ProviderError> {
         Err(referent_error())
     }
-    async fn get_secret_map(&self, _: &ExternalSecretDataRemoteRef) -> Result<SecretMap, ProviderError> {
+    async fn get_secret_map(
+        &self,
+        _: &ExternalSecretDataRemoteRef,
+    ) -> Result<SecretMap, ProviderError> {
         Err(referent_error())
     }
     async fn get_all_secrets(&self, _: &ExternalSecretFind) -> Result<SecretMap, ProviderError> {
@@ -423,7 +435,10 @@ impl GcpClient {
             let body: Value = resp.json().await.unwrap_or_default();
             return Err(CallError::Api(ApiError {
                 code: status.as_u16(),
-                status: body["error"]["status"].as_str().unwrap_or_default().to_string(),
+                status: body["error"]["status"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
                 message: body["error"]["message"]
                     .as_str()
                     .unwrap_or_default()

@@ -76,7 +76,11 @@ fn is_managed(secret: &Value) -> bool {
 }
 
 fn property(data: &PushSecretData) -> &str {
-    data.match_.remote_ref.property.as_deref().unwrap_or_default()
+    data.match_
+        .remote_ref
+        .property
+        .as_deref()
+        .unwrap_or_default()
 }
 
 /// The bytes a push entry sends: one key, or the whole Secret as a JSON object of strings.
@@ -106,7 +110,11 @@ fn local_value(local: &Secret, data: &PushSecretData) -> Result<Vec<u8>, Provide
 
 /// `current` with `property` set to `value` (a JSON string); a payload that is not a JSON
 /// object is refused rather than overwritten.
-fn merge_property(current: Option<&[u8]>, property: &str, value: &[u8]) -> Result<Vec<u8>, ProviderError> {
+fn merge_property(
+    current: Option<&[u8]>,
+    property: &str,
+    value: &[u8],
+) -> Result<Vec<u8>, ProviderError> {
     let mut obj: Map<String, Value> = match current {
         None => Map::new(),
         Some(bytes) => serde_json::from_slice(bytes).map_err(|_| {
@@ -128,7 +136,11 @@ fn replication(meta: &MetadataSpec) -> Value {
         .as_deref()
         .filter(|k| !k.is_empty())
         .map(|k| json!({"kmsKeyName": k}));
-    match meta.replication_location.as_deref().filter(|l| !l.is_empty()) {
+    match meta
+        .replication_location
+        .as_deref()
+        .filter(|l| !l.is_empty())
+    {
         Some(loc) => {
             let mut replica = json!({"location": loc});
             if let Some(c) = cmek {
@@ -205,7 +217,10 @@ pub(super) async fn push(
     } else {
         merge_property(current.as_ref().map(|v| v.as_bytes()), prop, &value)?
     };
-    if current.as_ref().is_some_and(|v| v.as_bytes() == payload.as_slice()) {
+    if current
+        .as_ref()
+        .is_some_and(|v| v.as_bytes() == payload.as_slice())
+    {
         return Ok(());
     }
     let body = json!({"payload": {"data": STANDARD.encode(&payload)}});
@@ -249,7 +264,8 @@ pub(super) async fn delete(c: &GcpClient, data: &PushSecretData) -> Result<(), P
             return Ok(());
         }
         if !obj.is_empty() {
-            let payload = serde_json::to_vec(&obj).map_err(|e| ProviderError::Other(e.to_string()))?;
+            let payload =
+                serde_json::to_vec(&obj).map_err(|e| ProviderError::Other(e.to_string()))?;
             let body = json!({"payload": {"data": STANDARD.encode(&payload)}});
             let path = format!("{}:addVersion", c.secret_path(id));
             c.call("AddSecretVersion", Method::POST, &path, Some(&body))

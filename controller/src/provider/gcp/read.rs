@@ -18,8 +18,6 @@ use shared::secret_value::SecretValue;
 use super::{CallError, GcpClient};
 use crate::provider::{ProviderError, SecretMap};
 
-const LIST_PAGE_SIZE: usize = 250;
-
 fn gjson(value: &str, path: &str) -> Result<Option<String>, ProviderError> {
     shared::gjson::get_string(value, path).map_err(|e| ProviderError::InvalidConfig(e.to_string()))
 }
@@ -31,10 +29,9 @@ fn secret_id(key: &str) -> &str {
 
 fn decode_payload(v: &Value) -> Result<SecretValue, ProviderError> {
     let data = v["payload"]["data"].as_str().unwrap_or_default();
-    STANDARD
-        .decode(data)
-        .map(SecretValue::new)
-        .map_err(|_| ProviderError::Other("Google Secret Manager returned an undecodable payload".into()))
+    STANDARD.decode(data).map(SecretValue::new).map_err(|_| {
+        ProviderError::Other("Google Secret Manager returned an undecodable payload".into())
+    })
 }
 
 /// The payload of `version` (default `latest`); `Ok(None)` when the secret or version does
@@ -46,7 +43,10 @@ pub(super) async fn access(
 ) -> Result<Option<SecretValue>, ProviderError> {
     let version = version.filter(|v| !v.is_empty()).unwrap_or("latest");
     let path = format!("{}/versions/{version}:access", c.secret_path(id));
-    match c.call("AccessSecretVersion", Method::GET, &path, None).await {
+    match c
+        .call("AccessSecretVersion", Method::GET, &path, None)
+        .await
+    {
         Ok(v) => decode_payload(&v).map(Some),
         Err(CallError::Api(a)) if a.not_found() => Ok(None),
         Err(CallError::Api(a))
@@ -75,7 +75,10 @@ async fn newest_enabled(c: &GcpClient, id: &str) -> Result<Option<SecretValue>, 
     };
     let number = name.rsplit('/').next().unwrap_or_default().to_string();
     let path = format!("{}/versions/{number}:access", c.secret_path(id));
-    match c.call("AccessSecretVersion", Method::GET, &path, None).await {
+    match c
+        .call("AccessSecretVersion", Method::GET, &path, None)
+        .await
+    {
         Ok(v) => decode_payload(&v).map(Some),
         Err(CallError::Api(a)) if a.not_found() => Ok(None),
         Err(e) => Err(e.into()),
@@ -140,11 +143,14 @@ fn metadata_value(secret: &Value, key: &str, property: &str) -> Result<SecretVal
     };
     match name {
         None => Ok(SecretValue::from(json_map(map))),
-        Some(n) => map.get(n).map(|v| SecretValue::from(v.clone())).ok_or_else(|| {
-            ProviderError::Other(format!(
-                "property {property} does not exist in metadata of secret {key:?}"
-            ))
-        }),
+        Some(n) => map
+            .get(n)
+            .map(|v| SecretValue::from(v.clone()))
+            .ok_or_else(|| {
+                ProviderError::Other(format!(
+                    "property {property} does not exist in metadata of secret {key:?}"
+                ))
+            }),
     }
 }
 
@@ -215,12 +221,18 @@ async fn list_ids(c: &GcpClient, filter: &str) -> Result<Vec<String>, ProviderEr
     let mut ids = Vec::new();
     let mut token = String::new();
     loop {
-        let mut path = format!("{}/secrets?pageSize={LIST_PAGE_SIZE}", c.parent);
+        // The server picks the page size; every page is followed.
+        let mut query = Vec::new();
         if !filter.is_empty() {
-            path.push_str(&format!("&filter={}", encode(filter)));
+            query.push(format!("filter={}", encode(filter)));
         }
         if !token.is_empty() {
-            path.push_str(&format!("&pageToken={}", encode(&token)));
+            query.push(format!("pageToken={}", encode(&token)));
+        }
+        let mut path = format!("{}/secrets", c.parent);
+        if !query.is_empty() {
+            path.push('?');
+            path.push_str(&query.join("&"));
         }
         let page = c
             .call("ListSecrets", Method::GET, &path, None)
@@ -240,13 +252,17 @@ async fn list_ids(c: &GcpClient, filter: &str) -> Result<Vec<String>, ProviderEr
 
 /// `dataFrom[].find`: by labels (server-side filter) and/or name regex (client-side, like
 /// ESO); `path` narrows to names containing it. Each match's latest payload, keyed by id.
-pub(super) async fn find(c: &GcpClient, find: &ExternalSecretFind) -> Result<SecretMap, ProviderError> {
-    let name_re = match find.name.as_ref().and_then(|n| n.regexp.as_deref()) {
-        Some(p) => Some(GoRegex::new(p).map_err(|e| {
-            ProviderError::InvalidConfig(format!("invalid find.name.regexp: {e}"))
-        })?),
-        None => None,
-    };
+pub(super) async fn find(
+    c: &GcpClient,
+    find: &ExternalSecretFind,
+) -> Result<SecretMap, ProviderError> {
+    let name_re =
+        match find.name.as_ref().and_then(|n| n.regexp.as_deref()) {
+            Some(p) => Some(GoRegex::new(p).map_err(|e| {
+                ProviderError::InvalidConfig(format!("invalid find.name.regexp: {e}"))
+            })?),
+            None => None,
+        };
     let tags = find.tags.clone().unwrap_or_default();
     if name_re.is_none() && tags.is_empty() {
         return Err(ProviderError::InvalidConfig(
