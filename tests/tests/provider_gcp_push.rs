@@ -41,7 +41,8 @@ fn with_metadata(mut e: PushSecretData, spec: Value) -> PushSecretData {
 
 async fn writer() -> (Setup, Box<dyn SecretsClient>) {
     let s = setup().await;
-    s.key_secret("team-a", "gcp-key", SA, Some(Access::Write)).await;
+    s.key_secret("team-a", "gcp-key", SA, Some(Access::Write))
+        .await;
     let c = s.key_client(json!({})).await;
     (s, c)
 }
@@ -54,21 +55,38 @@ async fn pushes_a_key_creates_a_managed_secret_and_skips_unchanged_values() {
     c.push_secret(&local(), &e).await.unwrap();
     let remote = s.fake.secret(PROJECT, None, "db-pass").unwrap();
     assert_eq!(remote.latest_text().as_deref(), Some("p<w>"));
-    assert_eq!(remote.labels.get(MANAGED_BY.0).map(String::as_str), Some(MANAGED_BY.1));
+    assert_eq!(
+        remote.labels.get(MANAGED_BY.0).map(String::as_str),
+        Some(MANAGED_BY.1)
+    );
     assert_eq!(remote.replication, Some(json!({"automatic": {}})));
     assert!(c.secret_exists(&e).await.unwrap());
     // Same value again: no new version.
     s.fake.reset_calls();
     c.push_secret(&local(), &e).await.unwrap();
-    assert_eq!(s.fake.secret(PROJECT, None, "db-pass").unwrap().versions.len(), 1);
+    assert_eq!(
+        s.fake
+            .secret(PROJECT, None, "db-pass")
+            .unwrap()
+            .versions
+            .len(),
+        1
+    );
     assert_eq!(s.fake.calls("AddSecretVersion"), 0);
     assert_eq!(s.fake.calls("CreateSecret"), 0);
     // A changed value adds a version.
     let mut changed = local();
-    changed.data.as_mut().unwrap().insert("pass".into(), k8s_openapi::ByteString(b"new".to_vec()));
+    changed
+        .data
+        .as_mut()
+        .unwrap()
+        .insert("pass".into(), k8s_openapi::ByteString(b"new".to_vec()));
     c.push_secret(&changed, &e).await.unwrap();
     let remote = s.fake.secret(PROJECT, None, "db-pass").unwrap();
-    assert_eq!((remote.versions.len(), remote.latest_text().as_deref()), (2, Some("new")));
+    assert_eq!(
+        (remote.versions.len(), remote.latest_text().as_deref()),
+        (2, Some("new"))
+    );
     c.delete_secret(&e).await.unwrap();
     assert!(s.fake.secret(PROJECT, None, "db-pass").is_none());
     c.delete_secret(&e).await.unwrap();
@@ -81,19 +99,46 @@ async fn properties_merge_into_one_json_payload_and_delete_one_by_one() {
     let pass = entry(Some("pass"), "creds", Some("password"));
     c.push_secret(&local(), &user).await.unwrap();
     c.push_secret(&local(), &pass).await.unwrap();
-    let text = s.fake.secret(PROJECT, None, "creds").unwrap().latest_text().unwrap();
+    let text = s
+        .fake
+        .secret(PROJECT, None, "creds")
+        .unwrap()
+        .latest_text()
+        .unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v, json!({"username": "admin", "password": "p<w>"}));
     assert!(c.secret_exists(&user).await.unwrap());
-    assert!(!c.secret_exists(&entry(Some("user"), "creds", Some("other"))).await.unwrap());
+    assert!(
+        !c.secret_exists(&entry(Some("user"), "creds", Some("other")))
+            .await
+            .unwrap()
+    );
     c.delete_secret(&user).await.unwrap();
-    let text = s.fake.secret(PROJECT, None, "creds").unwrap().latest_text().unwrap();
-    assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), json!({"password": "p<w>"}));
+    let text = s
+        .fake
+        .secret(PROJECT, None, "creds")
+        .unwrap()
+        .latest_text()
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap(),
+        json!({"password": "p<w>"})
+    );
     c.delete_secret(&pass).await.unwrap();
-    assert!(s.fake.secret(PROJECT, None, "creds").is_none(), "the last property takes the secret");
+    assert!(
+        s.fake.secret(PROJECT, None, "creds").is_none(),
+        "the last property takes the secret"
+    );
     // The whole Secret as one JSON payload.
-    c.push_secret(&local(), &entry(None, "all", None)).await.unwrap();
-    let text = s.fake.secret(PROJECT, None, "all").unwrap().latest_text().unwrap();
+    c.push_secret(&local(), &entry(None, "all", None))
+        .await
+        .unwrap();
+    let text = s
+        .fake
+        .secret(PROJECT, None, "all")
+        .unwrap()
+        .latest_text()
+        .unwrap();
     assert_eq!(text, r#"{"pass":"p\u003cw\u003e","user":"admin"}"#);
 }
 
@@ -107,30 +152,50 @@ async fn metadata_sets_labels_annotations_and_replication() {
     c.push_secret(&local(), &e).await.unwrap();
     let remote = s.fake.secret(PROJECT, None, "meta").unwrap();
     assert_eq!(remote.labels.get("team").map(String::as_str), Some("a"));
-    assert_eq!(remote.labels.get(MANAGED_BY.0).map(String::as_str), Some(MANAGED_BY.1));
-    assert_eq!(remote.annotations.get("note").map(String::as_str), Some("hi"));
+    assert_eq!(
+        remote.labels.get(MANAGED_BY.0).map(String::as_str),
+        Some(MANAGED_BY.1)
+    );
+    assert_eq!(
+        remote.annotations.get("note").map(String::as_str),
+        Some("hi")
+    );
     assert_eq!(
         remote.replication,
-        Some(json!({"userManaged": {"replicas": [{"location": "europe-west1", "customerManagedEncryption": {"kmsKeyName": "projects/p/locations/europe-west1/keyRings/r/cryptoKeys/k"}}]}}))
+        Some(
+            json!({"userManaged": {"replicas": [{"location": "europe-west1", "customerManagedEncryption": {"kmsKeyName": "projects/p/locations/europe-west1/keyRings/r/cryptoKeys/k"}}]}})
+        )
     );
     // Replace (default) drops labels not asked for; Merge keeps them.
-    let replace = with_metadata(entry(Some("user"), "meta", None), json!({"labels": {"tier": "web"}}));
+    let replace = with_metadata(
+        entry(Some("user"), "meta", None),
+        json!({"labels": {"tier": "web"}}),
+    );
     c.push_secret(&local(), &replace).await.unwrap();
     let remote = s.fake.secret(PROJECT, None, "meta").unwrap();
     assert!(!remote.labels.contains_key("team"));
     assert_eq!(remote.versions.len(), 1, "metadata changes add no version");
-    let merge = with_metadata(entry(Some("user"), "meta", None), json!({"labels": {"extra": "1"}, "mergePolicy": "Merge"}));
+    let merge = with_metadata(
+        entry(Some("user"), "meta", None),
+        json!({"labels": {"extra": "1"}, "mergePolicy": "Merge"}),
+    );
     c.push_secret(&local(), &merge).await.unwrap();
     let remote = s.fake.secret(PROJECT, None, "meta").unwrap();
     assert_eq!(
-        (remote.labels.get("tier").map(String::as_str), remote.labels.get("extra").map(String::as_str)),
+        (
+            remote.labels.get("tier").map(String::as_str),
+            remote.labels.get("extra").map(String::as_str)
+        ),
         (Some("web"), Some("1"))
     );
     // Wrong kinds and policies are refused.
     let mut bad = entry(Some("user"), "x", None);
     bad.metadata = Some(json!({"apiVersion": "v1", "kind": "Other", "spec": {}}));
     assert!(c.push_secret(&local(), &bad).await.is_err());
-    let bad = with_metadata(entry(Some("user"), "x", None), json!({"mergePolicy": "Sometimes"}));
+    let bad = with_metadata(
+        entry(Some("user"), "x", None),
+        json!({"mergePolicy": "Sometimes"}),
+    );
     assert!(c.push_secret(&local(), &bad).await.is_err());
 }
 
@@ -138,25 +203,54 @@ async fn metadata_sets_labels_annotations_and_replication() {
 async fn regional_pushes_send_no_replication() {
     let (s, _) = writer().await;
     let c = s.key_client(json!({"location": "us-east1"})).await;
-    c.push_secret(&local(), &entry(Some("user"), "r", None)).await.unwrap();
+    c.push_secret(&local(), &entry(Some("user"), "r", None))
+        .await
+        .unwrap();
     let remote = s.fake.secret(PROJECT, Some("us-east1"), "r").unwrap();
-    assert_eq!((remote.replication.clone(), remote.latest_text().as_deref()), (None, Some("admin")));
+    assert_eq!(
+        (remote.replication.clone(), remote.latest_text().as_deref()),
+        (None, Some("admin"))
+    );
 }
 
 #[tokio::test]
 async fn secrets_not_created_by_external_secrets_are_never_modified_or_deleted() {
     let (s, c) = writer().await;
-    s.fake.put_secret(PROJECT, None, "foreign", &[("owner", "them")], &[], &[b"theirs"]);
+    s.fake.put_secret(
+        PROJECT,
+        None,
+        "foreign",
+        &[("owner", "them")],
+        &[],
+        &[b"theirs"],
+    );
     let e = entry(Some("user"), "foreign", None);
     let err = c.push_secret(&local(), &e).await.unwrap_err();
-    assert!(err.to_string().contains("not managed by external secrets"), "{err}");
+    assert!(
+        err.to_string().contains("not managed by external secrets"),
+        "{err}"
+    );
     c.delete_secret(&e).await.unwrap();
-    c.delete_secret(&entry(Some("user"), "foreign", Some("p"))).await.unwrap();
+    c.delete_secret(&entry(Some("user"), "foreign", Some("p")))
+        .await
+        .unwrap();
     let remote = s.fake.secret(PROJECT, None, "foreign").unwrap();
-    assert_eq!((remote.versions.len(), remote.latest_text().as_deref()), (1, Some("theirs")));
+    assert_eq!(
+        (remote.versions.len(), remote.latest_text().as_deref()),
+        (1, Some("theirs"))
+    );
     // A reader cannot push: Google's refusal is reported.
-    s.key_secret("team-a", "gcp-key", "ro@proj-a.iam.gserviceaccount.com", Some(Access::Read)).await;
+    s.key_secret(
+        "team-a",
+        "gcp-key",
+        "ro@proj-a.iam.gserviceaccount.com",
+        Some(Access::Read),
+    )
+    .await;
     let ro = s.key_client(json!({})).await;
-    let err = ro.push_secret(&local(), &entry(Some("user"), "new", None)).await.unwrap_err();
+    let err = ro
+        .push_secret(&local(), &entry(Some("user"), "new", None))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("403 PERMISSION_DENIED"), "{err}");
 }
