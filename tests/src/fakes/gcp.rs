@@ -293,6 +293,13 @@ impl FakeGcp {
         s.grants.insert((principal.to_string(), n), access);
     }
 
+    /// Takes a grant away.
+    pub fn revoke(&self, principal: &str, project_id: &str) {
+        let mut s = self.lock();
+        let n = s.projects.get(project_id).copied().expect("project exists");
+        s.grants.remove(&(principal.to_string(), n));
+    }
+
     /// Creates a service account key for `email` (`roles/iam.serviceAccountKeyAdmin` in real
     /// life) and returns the JSON key file, whose `token_uri` points at this fake.
     pub fn service_account_key(&self, email: &str, project_id: &str) -> String {
@@ -421,7 +428,8 @@ impl FakeGcp {
         self.lock().issue_token(principal).0
     }
 
-    /// Number of requests per call name (e.g. `AccessSecretVersion`, `Token`).
+    /// Number of requests per call name (e.g. `AccessSecretVersion`, `Token`); Secret Manager
+    /// calls are also counted per project as `CALL@PROJECT` (the project as the caller named it).
     pub fn calls(&self, call: &str) -> u64 {
         self.lock().calls.get(call).copied().unwrap_or(0)
     }

@@ -13,6 +13,7 @@
 
 mod auth;
 pub mod endpoints;
+mod payloads;
 mod push;
 mod read;
 
@@ -145,6 +146,7 @@ impl Provider for GcpProvider {
             regional: location.is_some(),
             latest_or_fetch: cfg.secret_version_selection_policy.as_deref()
                 == Some(POLICY_LATEST_OR_FETCH),
+            payloads: Default::default(),
         }))
     }
 }
@@ -381,6 +383,7 @@ pub(crate) struct GcpClient {
     parent: String,
     regional: bool,
     latest_or_fetch: bool,
+    payloads: payloads::Payloads,
 }
 
 impl GcpClient {
@@ -476,11 +479,15 @@ impl SecretsClient for GcpClient {
         secret: &Secret,
         data: &PushSecretData,
     ) -> Result<(), ProviderError> {
-        push::push(self, secret, data).await
+        let out = push::push(self, secret, data).await;
+        self.payloads.clear();
+        out
     }
 
     async fn delete_secret(&self, data: &PushSecretData) -> Result<(), ProviderError> {
-        push::delete(self, data).await
+        let out = push::delete(self, data).await;
+        self.payloads.clear();
+        out
     }
 
     async fn secret_exists(&self, data: &PushSecretData) -> Result<bool, ProviderError> {

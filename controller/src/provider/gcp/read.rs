@@ -85,6 +85,18 @@ async fn newest_enabled(c: &GcpClient, id: &str) -> Result<Option<SecretValue>, 
     }
 }
 
+/// [`access`] shared with the other reads of the same version in this refresh.
+pub(super) async fn access_shared(
+    c: &GcpClient,
+    id: &str,
+    version: Option<&str>,
+) -> Result<Option<SecretValue>, ProviderError> {
+    let v = version.filter(|v| !v.is_empty()).unwrap_or("latest");
+    c.payloads
+        .read(format!("{id}/versions/{v}"), || access(c, id, version))
+        .await
+}
+
 /// The secret resource (labels, annotations); `Ok(None)` when it does not exist.
 pub(super) async fn get_meta(c: &GcpClient, id: &str) -> Result<Option<Value>, ProviderError> {
     match c
@@ -176,7 +188,7 @@ pub(super) async fn get_secret(
         let secret = get_meta(c, id).await?.ok_or(ProviderError::NoSecret)?;
         return metadata_value(&secret, &r.key, property);
     }
-    let value = access(c, id, r.version.as_deref())
+    let value = access_shared(c, id, r.version.as_deref())
         .await?
         .ok_or(ProviderError::NoSecret)?;
     select(value, &r.key, property)
@@ -282,7 +294,7 @@ pub(super) async fn find(
             continue;
         }
         // A secret without versions has nothing to sync.
-        if let Some(v) = access(c, &id, None).await? {
+        if let Some(v) = access_shared(c, &id, None).await? {
             out.insert(id, v);
         }
     }

@@ -516,6 +516,8 @@ pub(super) fn handle(
         }
     };
     s.count(call);
+    // Per project too, so that tests sharing one fake count their own calls.
+    s.count(&format!("{call}@{}", p.project));
     let principal = match s.authenticate(headers) {
         Ok(p) => p,
         Err(r) => return r,
