@@ -74,6 +74,19 @@ async fn post_form(url: &str, pairs: &[(&str, &str)]) -> (u16, Value) {
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
+/// (what, form fields, expected HTTP status, expected OAuth error).
+type TokenCase<'a> = (&'a str, Vec<(&'a str, &'a str)>, u16, &'a str);
+/// (what, method, URL, bearer, body, expected HTTP status, expected gRPC status).
+type ApiCase<'a> = (
+    &'a str,
+    reqwest::Method,
+    String,
+    Option<&'a str>,
+    Option<Value>,
+    u16,
+    &'a str,
+);
+
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 #[tokio::test]
@@ -95,7 +108,7 @@ async fn oauth_token_endpoint_checks_the_signed_assertion() {
     no_scope["scope"] = Value::Null;
     let no_scope = assertion(&key, no_scope);
 
-    let table: Vec<(&str, Vec<(&str, &str)>, u16, &str)> = vec![
+    let table: Vec<TokenCase> = vec![
         (
             "valid",
             vec![("grant_type", JWT_BEARER), ("assertion", &good)],
@@ -227,7 +240,7 @@ async fn secret_manager_authentication_and_authorisation() {
     ));
     f.put_secret("proj-a", None, "db", &[], &[], &[b"v1"]);
     let access = sm(&f, "projects/proj-a/secrets/db/versions/latest:access");
-    let table: Vec<(&str, M, String, Option<&str>, Option<Value>, u16, &str)> = vec![
+    let table: Vec<ApiCase> = vec![
         (
             "no credentials",
             M::GET,

@@ -739,9 +739,9 @@ fn list_secrets(
     paged(all, "secrets", query, default)
 }
 
-fn check_metadata(
-    body: &Value,
-) -> Result<(BTreeMap<String, String>, BTreeMap<String, String>), Response> {
+type Metadata = (BTreeMap<String, String>, BTreeMap<String, String>);
+
+fn check_metadata(body: &Value) -> Result<Metadata, Response> {
     let labels = string_map(&body["labels"])
         .ok_or_else(|| google_error(StatusCode::BAD_REQUEST, "Invalid value at 'secret.labels'"))?;
     if labels.len() > 64 || labels.iter().any(|(k, v)| !valid_label(k, v)) {
