@@ -25,6 +25,7 @@
 #![allow(clippy::result_large_err)]
 
 mod auth;
+mod listing;
 mod secretmanager;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
