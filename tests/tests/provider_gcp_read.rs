@@ -154,6 +154,10 @@ async fn version_selection_policy_decides_what_a_disabled_latest_means() {
     assert!(get(&*fetch, "db", None, Some("2"), false).await.is_err());
     s.fake
         .set_version_state(PROJECT, None, "db", 1, VersionState::Destroyed);
+    // A new client: reads of one version are shared for a second within a client.
+    let fetch = s
+        .key_client(json!({"secretVersionSelectionPolicy": "LatestOrFetch"}))
+        .await;
     let err = get(&*fetch, "db", None, None, false).await.unwrap_err();
     assert_eq!(err.to_string(), "secret \"db\" has no enabled version");
 }
@@ -252,20 +256,23 @@ async fn finds_by_name_and_labels_across_pages() {
 async fn tokens_are_cached_and_renewed_when_refused() {
     let (s, c) = seeded().await;
     s.fake.reset_calls();
-    for _ in 0..3 {
-        get(&*c, "db", None, None, false).await.unwrap();
+    for v in ["1", "2", "latest"] {
+        get(&*c, "db", None, Some(v), false).await.unwrap();
     }
     assert_eq!(s.fake.calls("Token"), 1, "one token for many calls");
+    // Reads of the same version within a second share one call.
+    get(&*c, "db", Some("user"), None, false).await.unwrap();
+    assert_eq!(s.fake.calls("AccessSecretVersion"), 3);
     s.fake.expire_tokens();
-    get(&*c, "db", None, None, false).await.unwrap();
+    get(&*c, "db", None, None, true).await.unwrap();
     assert_eq!(s.fake.calls("Token"), 2, "a refused token is replaced once");
-    assert_eq!(s.fake.calls("AccessSecretVersion"), 5);
+    assert_eq!(s.fake.calls("GetSecret"), 2, "the refused call is retried");
     // Short-lived tokens are renewed before they run out.
     s.fake.set_token_lifetime(120);
     let short = s.key_client(json!({})).await;
     s.fake.reset_calls();
-    get(&*short, "db", None, None, false).await.unwrap();
-    get(&*short, "db", None, None, false).await.unwrap();
+    get(&*short, "db", None, Some("1"), false).await.unwrap();
+    get(&*short, "db", None, Some("2"), false).await.unwrap();
     assert_eq!(s.fake.calls("Token"), 2);
 }
 
