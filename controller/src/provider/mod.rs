@@ -7,6 +7,7 @@
 
 pub mod azure;
 pub mod fake;
+pub mod gcp;
 pub mod kubernetes;
 pub mod metrics;
 pub mod refs;

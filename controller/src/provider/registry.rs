@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use shared::api::v1::SecretStoreSpec;
 
 use super::{
-    Provider, ProviderError, azure::AzureProvider, fake::FakeProvider,
+    Provider, ProviderError, azure::AzureProvider, fake::FakeProvider, gcp::GcpProvider,
     kubernetes::KubernetesProvider,
 };
 
@@ -27,6 +27,13 @@ fn azure() -> Arc<dyn Provider> {
     P.get_or_init(|| Arc::new(AzureProvider::new())).clone()
 }
 
+/// Endpoints come from the environment (or `gcp::set_process_endpoints`) once per process.
+fn gcpsm() -> Arc<dyn Provider> {
+    static P: OnceLock<Arc<GcpProvider>> = OnceLock::new();
+    P.get_or_init(|| Arc::new(GcpProvider::from_process()))
+        .clone()
+}
+
 /// Returns the provider configured in `spec`, or an error naming an unsupported provider key.
 pub fn provider_for(spec: &SecretStoreSpec) -> Result<Arc<dyn Provider>, ProviderError> {
     let keys = spec.provider.configured_keys();
@@ -37,6 +44,7 @@ pub fn provider_for(spec: &SecretStoreSpec) -> Result<Arc<dyn Provider>, Provide
         ["fake"] => Ok(fake()),
         ["kubernetes"] => Ok(kubernetes()),
         ["azurekv"] => Ok(azure()),
+        ["gcpsm"] => Ok(gcpsm()),
         [key] => Err(ProviderError::InvalidConfig(format!(
             "provider {key} is not supported by this operator"
         ))),

@@ -2,3 +2,4 @@
 //! REST documentation and served on 127.0.0.1 by an in-process tokio task.
 
 pub mod azure;
+pub mod gcp;

@@ -1,0 +1,285 @@
+//! PushSecret into Secret Manager: create the secret (labelled [`MANAGED_BY`], replication
+//! from the PushSecretMetadata), add a version only when the payload changes, merge into a
+//! JSON payload under `property`; deletes touch only secrets carrying the label.
+//!
+//! PushSecretMetadata (`kubernetes.external-secrets.io/v1alpha1`, as ESO's gcpsm):
+//! `spec.labels`, `spec.annotations`, `spec.mergePolicy` (`Replace`, the default, or `Merge`
+//! with what the remote secret has), `spec.replicationLocation` (user-managed replication in
+//! that location instead of automatic), `spec.cmekKeyName` (customer-managed key).
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use k8s_openapi::api::core::v1::Secret;
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use shared::api::v1alpha1::PushSecretData;
+use shared::keys::GoJsonValue;
+
+use super::read::{access, get_meta, string_map};
+use super::{GcpClient, MANAGED_BY};
+use crate::provider::ProviderError;
+
+const METADATA_API_VERSION: &str = "kubernetes.external-secrets.io/v1alpha1";
+const METADATA_KIND: &str = "PushSecretMetadata";
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct PushMetadata {
+    #[serde(default)]
+    api_version: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    spec: MetadataSpec,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct MetadataSpec {
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    merge_policy: Option<String>,
+    #[serde(default)]
+    replication_location: Option<String>,
+    #[serde(default)]
+    cmek_key_name: Option<String>,
+}
+
+fn parse_metadata(data: &PushSecretData) -> Result<MetadataSpec, ProviderError> {
+    let Some(value) = &data.metadata else {
+        return Ok(MetadataSpec::default());
+    };
+    let meta: PushMetadata = serde_json::from_value(value.clone()).map_err(|e| {
+        ProviderError::InvalidConfig(format!("unable to parse metadata parameters: {e}"))
+    })?;
+    if meta.api_version != METADATA_API_VERSION || meta.kind != METADATA_KIND {
+        return Err(ProviderError::InvalidConfig(format!(
+            "unable to parse metadata parameters: expected apiVersion {METADATA_API_VERSION} and kind {METADATA_KIND}"
+        )));
+    }
+    match meta.spec.merge_policy.as_deref() {
+        None | Some("") | Some("Replace") | Some("Merge") => Ok(meta.spec),
+        Some(other) => Err(ProviderError::InvalidConfig(format!(
+            "unexpected merge policy {other:?}: use Replace or Merge"
+        ))),
+    }
+}
+
+fn is_managed(secret: &Value) -> bool {
+    secret["labels"][MANAGED_BY.0].as_str() == Some(MANAGED_BY.1)
+}
+
+fn property(data: &PushSecretData) -> &str {
+    data.match_
+        .remote_ref
+        .property
+        .as_deref()
+        .unwrap_or_default()
+}
+
+/// The bytes a push entry sends: one key, or the whole Secret as a JSON object of strings.
+fn local_value(local: &Secret, data: &PushSecretData) -> Result<Vec<u8>, ProviderError> {
+    let source = local.data.clone().unwrap_or_default();
+    match data.match_.secret_key.as_deref().filter(|k| !k.is_empty()) {
+        Some(k) => source.get(k).map(|v| v.0.clone()).ok_or_else(|| {
+            ProviderError::InvalidConfig(format!(
+                "secret key {k:?} does not exist in the source Secret"
+            ))
+        }),
+        None => Ok(GoJsonValue::Object(
+            source
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        GoJsonValue::String(String::from_utf8_lossy(&v.0).into_owned()),
+                    )
+                })
+                .collect(),
+        )
+        .to_go_json(true)
+        .into_bytes()),
+    }
+}
+
+/// `current` with `property` set to `value` (a JSON string); a payload that is not a JSON
+/// object is refused rather than overwritten.
+fn merge_property(
+    current: Option<&[u8]>,
+    property: &str,
+    value: &[u8],
+) -> Result<Vec<u8>, ProviderError> {
+    let mut obj: Map<String, Value> = match current {
+        None => Map::new(),
+        Some(bytes) => serde_json::from_slice(bytes).map_err(|_| {
+            ProviderError::Other(format!(
+                "cannot set property {property}: the current payload is not a JSON object"
+            ))
+        })?,
+    };
+    obj.insert(
+        property.to_string(),
+        Value::String(String::from_utf8_lossy(value).into_owned()),
+    );
+    serde_json::to_vec(&obj).map_err(|e| ProviderError::Other(e.to_string()))
+}
+
+fn replication(meta: &MetadataSpec) -> Value {
+    let cmek = meta
+        .cmek_key_name
+        .as_deref()
+        .filter(|k| !k.is_empty())
+        .map(|k| json!({"kmsKeyName": k}));
+    match meta
+        .replication_location
+        .as_deref()
+        .filter(|l| !l.is_empty())
+    {
+        Some(loc) => {
+            let mut replica = json!({"location": loc});
+            if let Some(c) = cmek {
+                replica["customerManagedEncryption"] = c;
+            }
+            json!({"userManaged": {"replicas": [replica]}})
+        }
+        None => match cmek {
+            Some(c) => json!({"automatic": {"customerManagedEncryption": c}}),
+            None => json!({"automatic": {}}),
+        },
+    }
+}
+
+/// Labels and annotations the remote secret should carry.
+fn wanted_metadata(
+    meta: &MetadataSpec,
+    existing: Option<&Value>,
+) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let merge = meta.merge_policy.as_deref() == Some("Merge");
+    let (mut labels, mut annotations) = match existing {
+        Some(s) if merge => (string_map(&s["labels"]), string_map(&s["annotations"])),
+        _ => (BTreeMap::new(), BTreeMap::new()),
+    };
+    labels.extend(meta.labels.clone());
+    annotations.extend(meta.annotations.clone());
+    labels.insert(MANAGED_BY.0.into(), MANAGED_BY.1.into());
+    (labels, annotations)
+}
+
+pub(super) async fn push(
+    c: &GcpClient,
+    local: &Secret,
+    data: &PushSecretData,
+) -> Result<(), ProviderError> {
+    let meta = parse_metadata(data)?;
+    let id = &data.match_.remote_ref.remote_key;
+    let value = local_value(local, data)?;
+    match get_meta(c, id).await? {
+        None => {
+            let (labels, annotations) = wanted_metadata(&meta, None);
+            let mut body = json!({"labels": labels, "annotations": annotations});
+            if !c.regional {
+                body["replication"] = replication(&meta);
+            }
+            let path = format!("{}/secrets?secretId={id}", c.parent);
+            c.call("CreateSecret", Method::POST, &path, Some(&body))
+                .await
+                .map_err(ProviderError::from)?;
+        }
+        Some(existing) => {
+            if !is_managed(&existing) {
+                return Err(ProviderError::Other(format!(
+                    "secret {id} is not managed by external secrets (label {}={} missing)",
+                    MANAGED_BY.0, MANAGED_BY.1
+                )));
+            }
+            let (labels, annotations) = wanted_metadata(&meta, Some(&existing));
+            if labels != string_map(&existing["labels"])
+                || annotations != string_map(&existing["annotations"])
+            {
+                let path = format!("{}?updateMask=labels,annotations", c.secret_path(id));
+                let body = json!({"labels": labels, "annotations": annotations});
+                c.call("UpdateSecret", Method::PATCH, &path, Some(&body))
+                    .await
+                    .map_err(ProviderError::from)?;
+            }
+        }
+    }
+    let current = access(c, id, None).await?;
+    let prop = property(data);
+    let payload = if prop.is_empty() {
+        value
+    } else {
+        merge_property(current.as_ref().map(|v| v.as_bytes()), prop, &value)?
+    };
+    if current
+        .as_ref()
+        .is_some_and(|v| v.as_bytes() == payload.as_slice())
+    {
+        return Ok(());
+    }
+    let body = json!({"payload": {"data": STANDARD.encode(&payload)}});
+    let path = format!("{}:addVersion", c.secret_path(id));
+    c.call("AddSecretVersion", Method::POST, &path, Some(&body))
+        .await
+        .map_err(ProviderError::from)?;
+    Ok(())
+}
+
+pub(super) async fn exists(c: &GcpClient, data: &PushSecretData) -> Result<bool, ProviderError> {
+    let id = &data.match_.remote_ref.remote_key;
+    let Some(current) = access(c, id, None).await? else {
+        return Ok(false);
+    };
+    let prop = property(data);
+    if prop.is_empty() {
+        return Ok(true);
+    }
+    let text = String::from_utf8_lossy(current.as_bytes());
+    Ok(shared::gjson::get(&text, prop).ok().flatten().is_some())
+}
+
+/// Removes the pushed property (adding a version without it), or the whole secret when no
+/// property was pushed or none is left. Secrets without [`MANAGED_BY`] are left alone.
+pub(super) async fn delete(c: &GcpClient, data: &PushSecretData) -> Result<(), ProviderError> {
+    let id = &data.match_.remote_ref.remote_key;
+    let Some(existing) = get_meta(c, id).await? else {
+        return Ok(());
+    };
+    if !is_managed(&existing) {
+        tracing::debug!(secret = %id, "not deleting a Google secret external-secrets does not manage");
+        return Ok(());
+    }
+    let prop = property(data);
+    if !prop.is_empty()
+        && let Some(current) = access(c, id, None).await?
+        && let Ok(mut obj) = serde_json::from_slice::<Map<String, Value>>(current.as_bytes())
+    {
+        if obj.remove(prop).is_none() {
+            return Ok(());
+        }
+        if !obj.is_empty() {
+            let payload =
+                serde_json::to_vec(&obj).map_err(|e| ProviderError::Other(e.to_string()))?;
+            let body = json!({"payload": {"data": STANDARD.encode(&payload)}});
+            let path = format!("{}:addVersion", c.secret_path(id));
+            c.call("AddSecretVersion", Method::POST, &path, Some(&body))
+                .await
+                .map_err(ProviderError::from)?;
+            return Ok(());
+        }
+    }
+    match c
+        .call("DeleteSecret", Method::DELETE, &c.secret_path(id), None)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(super::CallError::Api(a)) if a.not_found() => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
