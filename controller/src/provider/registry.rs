@@ -4,7 +4,9 @@ use std::sync::{Arc, OnceLock};
 
 use shared::api::v1::SecretStoreSpec;
 
-use super::{Provider, ProviderError, fake::FakeProvider, kubernetes::KubernetesProvider};
+use super::{
+    Provider, ProviderError, aws::AwsProvider, fake::FakeProvider, kubernetes::KubernetesProvider,
+};
 
 /// Providers are process-wide singletons: the fake provider keeps pushed values per store across
 /// client builds, as ESO's does.
@@ -19,6 +21,12 @@ fn kubernetes() -> Arc<dyn Provider> {
         .clone()
 }
 
+/// Endpoint overrides come from the controller's environment, read once.
+fn aws() -> Arc<dyn Provider> {
+    static P: OnceLock<Arc<AwsProvider>> = OnceLock::new();
+    P.get_or_init(|| Arc::new(AwsProvider::from_env())).clone()
+}
+
 /// Returns the provider configured in `spec`, or an error naming an unsupported provider key.
 pub fn provider_for(spec: &SecretStoreSpec) -> Result<Arc<dyn Provider>, ProviderError> {
     let keys = spec.provider.configured_keys();
@@ -28,6 +36,7 @@ pub fn provider_for(spec: &SecretStoreSpec) -> Result<Arc<dyn Provider>, Provide
         )),
         ["fake"] => Ok(fake()),
         ["kubernetes"] => Ok(kubernetes()),
+        ["aws"] => Ok(aws()),
         [key] => Err(ProviderError::InvalidConfig(format!(
             "provider {key} is not supported by this operator"
         ))),
