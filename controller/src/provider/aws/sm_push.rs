@@ -515,6 +515,25 @@ pub(super) async fn delete(
         return Ok(());
     }
     let id = described.arn().unwrap_or(&name).to_string();
+    // AWS refuses to delete a primary secret that still has replicas.
+    let replicas: Vec<String> = described
+        .replication_status()
+        .iter()
+        .filter_map(|r| r.region().map(str::to_string))
+        .collect();
+    if !replicas.is_empty() {
+        observe(
+            PROVIDER_SM,
+            "RemoveRegionsFromReplication",
+            sm.client
+                .remove_regions_from_replication()
+                .secret_id(&id)
+                .set_remove_replica_regions(Some(replicas))
+                .send()
+                .await,
+        )
+        .map_err(|e| describe("RemoveRegionsFromReplication", &e))?;
+    }
     let force = sm.options.force_delete_without_recovery == Some(true);
     let window = sm.options.recovery_window_in_days.filter(|d| *d > 0);
     if force && window.is_some() {
