@@ -17,7 +17,7 @@ use shared::secret_value::SecretValue;
 use tokio::sync::oneshot;
 
 use super::PROVIDER_SM;
-use super::error::{code, describe};
+use super::error::{code, describe, message};
 use crate::provider::ProviderError;
 use crate::provider::metrics::observe;
 
@@ -158,13 +158,7 @@ impl Batcher {
                     })?,
             )),
             Err(e) => {
-                let message = match &e {
-                    aws_sdk_secretsmanager::error::SdkError::ServiceError(s) => {
-                        aws_sdk_secretsmanager::error::ProvideErrorMetadata::message(s.err())
-                    }
-                    _ => None,
-                };
-                if is_missing(code(&e), message) {
+                if is_missing(code(&e).as_deref(), message(&e).as_deref()) {
                     Ok(None)
                 } else {
                     Err(describe("GetSecretValue", &e))
@@ -186,7 +180,7 @@ impl Batcher {
         let out = match result {
             Ok(out) => out,
             Err(e) => {
-                if code(&e) == Some("AccessDeniedException") {
+                if code(&e).as_deref() == Some("AccessDeniedException") {
                     tracing::info!(
                         "BatchGetSecretValue is denied; reading secrets one by one (grant secretsmanager:BatchGetSecretValue to save calls)"
                     );

@@ -97,7 +97,7 @@ impl ParameterStore {
                 .await,
         ) {
             Ok(out) => Ok(out.parameter().and_then(|p| p.value()).map(str::to_string)),
-            Err(e) if not_found(code(&e)) => Ok(None),
+            Err(e) if not_found(code(&e).as_deref()) => Ok(None),
             Err(e) => Err(describe("GetParameter", &e)),
         }
     }
@@ -119,7 +119,7 @@ impl ParameterStore {
                     .map(|t| (t.key().to_string(), t.value().to_string()))
                     .collect(),
             )),
-            Err(e) if matches!(code(&e), Some("InvalidResourceId")) || not_found(code(&e)) => {
+            Err(e) if matches!(code(&e).as_deref(), Some("InvalidResourceId")) || not_found(code(&e).as_deref()) => {
                 Ok(None)
             }
             Err(e) => Err(describe("ListTagsForResource", &e)),
@@ -434,7 +434,7 @@ impl SecretsClient for ParameterStore {
             self.client.delete_parameter().name(&name).send().await,
         ) {
             Ok(_) => Ok(()),
-            Err(e) if not_found(code(&e)) => Ok(()),
+            Err(e) if not_found(code(&e).as_deref()) => Ok(()),
             Err(e) => Err(describe("DeleteParameter", &e)),
         }
     }

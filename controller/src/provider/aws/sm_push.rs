@@ -412,7 +412,7 @@ async fn describe_secret(
         sm.client.describe_secret().secret_id(name).send().await,
     ) {
         Ok(d) => Ok(Some(d)),
-        Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(None),
+        Err(e) if code(&e).as_deref() == Some("ResourceNotFoundException") => Ok(None),
         Err(e) => Err(describe("DescribeSecret", &e)),
     }
 }

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::BehaviorVersion;
-use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
 use k8s_openapi::api::core::v1::Secret;
 use shared::api::v1::providers::aws::SecretsManagerOptions;
@@ -18,7 +17,7 @@ use shared::secret_value::SecretValue;
 
 use super::auth::Session;
 use super::batch::{Batcher, Payload, is_missing};
-use super::error::{code, describe};
+use super::error::{code, describe, message};
 use super::{Endpoints, PROVIDER_SM, PROVIDER_STS, json_to_map, property_of, sm_push, tags_json};
 use crate::provider::metrics::observe;
 use crate::provider::{ClientContext, ProviderError, SecretMap, SecretsClient, ValidationResult};
@@ -72,7 +71,7 @@ impl SecretsManager {
             self.client.describe_secret().secret_id(id).send().await,
         )
         .map_err(|e| {
-            if code(&e) == Some("ResourceNotFoundException") {
+            if code(&e).as_deref() == Some("ResourceNotFoundException") {
                 ProviderError::NoSecret
             } else {
                 describe("DescribeSecret", &e)
@@ -103,11 +102,7 @@ impl SecretsManager {
                     ))
                 }),
             Err(e) => {
-                let message = match &e {
-                    aws_sdk_secretsmanager::error::SdkError::ServiceError(s) => s.err().message(),
-                    _ => None,
-                };
-                if is_missing(code(&e), message) {
+                if is_missing(code(&e).as_deref(), message(&e).as_deref()) {
                     Err(ProviderError::NoSecret)
                 } else {
                     Err(describe("GetSecretValue", &e))
