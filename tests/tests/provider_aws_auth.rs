@@ -84,7 +84,9 @@ async fn role_chains_web_identity_and_default_chain_reach_moto_as_configured() {
     .await;
     env.apply("apps", &external_secret("via-chain", "chain", "via-chain"))
         .await;
-    let synced = env.wait_secret("apps", "via-chain", |d| !d.is_empty()).await;
+    let synced = env
+        .wait_secret("apps", "via-chain", |d| !d.is_empty())
+        .await;
     assert_eq!(synced["value"], "hello");
     let assumed = env.calls("sts", "AssumeRole").await;
     let hop = assumed
@@ -173,11 +175,16 @@ metadata:
     .await;
     env.apply("apps", &external_secret("via-irsa", "irsa", "via-irsa"))
         .await;
-    env.wait_secret("apps", "via-irsa", |d| d.get("value").is_some_and(|v| v == "hello"))
-        .await;
+    env.wait_secret("apps", "via-irsa", |d| {
+        d.get("value").is_some_and(|v| v == "hello")
+    })
+    .await;
     let web = env.calls("sts", "AssumeRoleWithWebIdentity").await;
     assert!(!web.is_empty(), "no AssumeRoleWithWebIdentity recorded");
-    assert_eq!(web[0].body["RoleArn"], "arn:aws:iam::123456789012:role/irsa");
+    assert_eq!(
+        web[0].body["RoleArn"],
+        "arn:aws:iam::123456789012:role/irsa"
+    );
     let token = web[0].body["WebIdentityToken"].as_str().unwrap_or_default();
     assert_eq!(token.split('.').count(), 3, "a JWT from TokenRequest");
 
@@ -213,7 +220,13 @@ async fn credentials_moto_rejects_make_the_store_not_ready_and_leave_targets_alo
         .await;
 
     let (_, _, message) = env
-        .wait_ready("SecretStore", "apps", "wrong", "False", Some("InvalidProviderConfig"))
+        .wait_ready(
+            "SecretStore",
+            "apps",
+            "wrong",
+            "False",
+            Some("InvalidProviderConfig"),
+        )
         .await;
     // The validate error (AWS's code, never a key) is in the store's Warning event.
     let events: kube::Api<k8s_openapi::api::events::v1::Event> =
@@ -222,7 +235,12 @@ async fn credentials_moto_rejects_make_the_store_not_ready_and_leave_targets_alo
         events
             .list(&Default::default())
             .await
-            .map(|l| l.items.into_iter().filter_map(|e| e.note).collect::<Vec<_>>())
+            .map(|l| {
+                l.items
+                    .into_iter()
+                    .filter_map(|e| e.note)
+                    .collect::<Vec<_>>()
+            })
             .unwrap_or_default()
     };
     let deadline = tokio::time::Instant::now() + TIMEOUT;

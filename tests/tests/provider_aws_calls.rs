@@ -1,7 +1,8 @@
 //! What users pay for: 100 ExternalSecrets reading 10 distinct secrets of one store cost at most
 //! 10 read calls per refresh, counted at moto (its request recorder), not by the code under
-//! test. Identical reads share one call (ClientCache single-flight); different secrets read at
-//! the same moment share a BatchGetSecretValue.
+//! test. Identical reads share one call (ClientCache single-flight, then the provider's
+//! short reuse of read values), and different secrets read at the same moment share a
+//! BatchGetSecretValue.
 
 mod provider_aws_support;
 
@@ -78,7 +79,9 @@ spec:
     };
     let cold = env.moto.recorded_calls().await.unwrap();
     let (singles, batches) = reads(&cold);
-    println!("cold sync: {singles} GetSecretValue + {batches} BatchGetSecretValue for {OBJECTS} objects");
+    println!(
+        "cold sync: {singles} GetSecretValue + {batches} BatchGetSecretValue for {OBJECTS} objects"
+    );
 
     // One full refresh period later every object has been refreshed once more.
     env.moto.reset_recording().await.unwrap();

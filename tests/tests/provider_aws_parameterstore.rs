@@ -71,7 +71,13 @@ async fn parameter_store_reads_finds_and_pushes_through_the_controller() {
     let env = AwsEnv::start(&[]).await;
     put(&env, "/team/db/user", "admin", "String").await;
     put(&env, "/team/db/password", "s3cret", "SecureString").await;
-    put(&env, "/team/config", r#"{"a":{"b":"c"},"x.y":"dotted"}"#, "String").await;
+    put(
+        &env,
+        "/team/config",
+        r#"{"a":{"b":"c"},"x.y":"dotted"}"#,
+        "String",
+    )
+    .await;
     put(&env, "/team/versioned", "v1", "String").await;
     put(&env, "/team/versioned", "v2", "String").await;
     put(&env, "/other/db/user", "elsewhere", "String").await;
@@ -85,8 +91,14 @@ async fn parameter_store_reads_finds_and_pushes_through_the_controller() {
     env.namespace("default", json!({})).await;
     env.credentials_secret("default").await;
     env.apply("default", STORE).await;
-    env.wait_ready("SecretStore", "default", "aws-parameterstore", "True", Some("Valid"))
-        .await;
+    env.wait_ready(
+        "SecretStore",
+        "default",
+        "aws-parameterstore",
+        "True",
+        Some("Valid"),
+    )
+    .await;
 
     env.apply(
         "default",
@@ -214,10 +226,22 @@ spec:
     )
     .await;
     let (_, _, message) = env
-        .wait_ready("PushSecret", "default", "intruder", "False", Some("Errored"))
+        .wait_ready(
+            "PushSecret",
+            "default",
+            "intruder",
+            "False",
+            Some("Errored"),
+        )
         .await;
-    assert!(message.contains("not managed by external-secrets"), "{message}");
-    assert_eq!(parameter(&env, "/team/db/user").await.unwrap()["Value"], "admin");
+    assert!(
+        message.contains("not managed by external-secrets"),
+        "{message}"
+    );
+    assert_eq!(
+        parameter(&env, "/team/db/user").await.unwrap()["Value"],
+        "admin"
+    );
 
     // Deleting the PushSecret deletes what it pushed.
     use kube::api::{DeleteParams, DynamicObject};
@@ -228,7 +252,9 @@ spec:
     ));
     let api: kube::Api<DynamicObject> =
         kube::Api::namespaced_with(env.client.clone(), "default", &ar);
-    api.delete("to-ssm", &DeleteParams::default()).await.unwrap();
+    api.delete("to-ssm", &DeleteParams::default())
+        .await
+        .unwrap();
     eventually("pushed parameters deleted", || async {
         (parameter(&env, "/pushed/token").await.is_none()
             && parameter(&env, "/pushed/whole").await.is_none())

@@ -169,7 +169,9 @@ fn wrapped_push(name: &str, remote: &str, extra: Value) -> String {
 }
 
 async fn describe(env: &AwsEnv, id: &str) -> Value {
-    env.sm("DescribeSecret", json!({"SecretId": id})).await.unwrap()
+    env.sm("DescribeSecret", json!({"SecretId": id}))
+        .await
+        .unwrap()
 }
 
 fn tags(d: &Value) -> BTreeMap<String, String> {
@@ -221,14 +223,21 @@ async fn seed_push_manifests_write_every_metadata_field_to_moto() {
         env.namespace(ns, json!({})).await;
         env.credentials_secret(ns).await;
     }
-    env.secret("teamb", "my-secret", &[("key1", "first value")]).await;
+    env.secret("teamb", "my-secret", &[("key1", "first value")])
+        .await;
     env.apply("teamb", TEAMB_STORE).await;
     env.apply("default", RECOVERY_STORE).await;
 
     // Seed manifest 1: PushSecretMetadata with kmsKeyID, string format, description, tags.
     env.apply("teamb", SEED_PUSH).await;
-    env.wait_ready("PushSecret", "teamb", "pushsecret-example", "True", Some("Synced"))
-        .await;
+    env.wait_ready(
+        "PushSecret",
+        "teamb",
+        "pushsecret-example",
+        "True",
+        Some("Synced"),
+    )
+    .await;
     let d = describe(&env, "teamb-my-first-parameter-3").await;
     assert_eq!(d["KmsKeyId"], "bb123123-b2b0-4f60-ac3a-44a13f0e6b6c");
     assert_eq!(
@@ -269,10 +278,18 @@ async fn seed_push_manifests_write_every_metadata_field_to_moto() {
         (tags(&describe(&env, "teamb-my-first-parameter-3").await) == want).then_some(())
     })
     .await;
-    env.wait_ready("PushSecret", "teamb", "pushsecret-example", "True", Some("Synced"))
-        .await;
+    env.wait_ready(
+        "PushSecret",
+        "teamb",
+        "pushsecret-example",
+        "True",
+        Some("Synced"),
+    )
+    .await;
     assert!(
-        env.calls("secretsmanager", "PutSecretValue").await.is_empty(),
+        env.calls("secretsmanager", "PutSecretValue")
+            .await
+            .is_empty(),
         "value unchanged: no PutSecretValue"
     );
 
@@ -286,7 +303,13 @@ async fn seed_push_manifests_write_every_metadata_field_to_moto() {
     env.apply("default", POLICY_CONFIGMAP).await;
     env.apply("default", SEED_POLICY_PUSH).await;
     let (_, _, message) = env
-        .wait_ready("PushSecret", "default", "pushsecret-example", "False", Some("Errored"))
+        .wait_ready(
+            "PushSecret",
+            "default",
+            "pushsecret-example",
+            "False",
+            Some("Errored"),
+        )
         .await;
     assert!(
         message.contains("PushSecretMetadata") && message.contains("resourcePolicy"),
@@ -319,7 +342,10 @@ async fn seed_push_manifests_write_every_metadata_field_to_moto() {
     assert_eq!(put_policy.len(), 1);
     assert_eq!(put_policy[0].body["BlockPublicPolicy"], true);
     // property: the value went into the `password` field of a JSON secret.
-    assert_eq!(value(&env, "my-remote-secret").await, r#"{"password":"pika"}"#);
+    assert_eq!(
+        value(&env, "my-remote-secret").await,
+        r#"{"password":"pika"}"#
+    );
 
     // Replication locations are desired state too.
     env.apply(
@@ -331,8 +357,14 @@ async fn seed_push_manifests_write_every_metadata_field_to_moto() {
         ),
     )
     .await;
-    env.wait_ready("PushSecret", "default", "replicated", "True", Some("Synced"))
-        .await;
+    env.wait_ready(
+        "PushSecret",
+        "default",
+        "replicated",
+        "True",
+        Some("Synced"),
+    )
+    .await;
     assert_eq!(
         regions(&describe(&env, "my-replicated-secret").await),
         ["eu-north-1", "eu-west-2"]
@@ -376,7 +408,10 @@ spec:
         .sm("GetSecretValue", json!({"SecretId": "merged"}))
         .await
         .unwrap();
-    assert!(raw["SecretBinary"].is_string(), "binary is the default format");
+    assert!(
+        raw["SecretBinary"].is_string(),
+        "binary is the default format"
+    );
 
     // A secret without the managed-by tag is neither overwritten nor deleted.
     env.sm(
@@ -402,9 +437,18 @@ spec:
     )
     .await;
     let (_, _, message) = env
-        .wait_ready("PushSecret", "default", "intruder", "False", Some("Errored"))
+        .wait_ready(
+            "PushSecret",
+            "default",
+            "intruder",
+            "False",
+            Some("Errored"),
+        )
         .await;
-    assert!(message.contains("not managed by external-secrets"), "{message}");
+    assert!(
+        message.contains("not managed by external-secrets"),
+        "{message}"
+    );
     assert_eq!(value(&env, "hand-made").await, "keep me");
 
     // deletionPolicy Delete, store with forceDeleteWithoutRecovery: gone at once.
@@ -420,7 +464,10 @@ spec:
     })
     .await;
     let forced = env.calls("secretsmanager", "DeleteSecret").await;
-    assert_eq!(forced.last().unwrap().body["ForceDeleteWithoutRecovery"], true);
+    assert_eq!(
+        forced.last().unwrap().body["ForceDeleteWithoutRecovery"],
+        true
+    );
 
     // ... with recoveryWindowInDays: scheduled for deletion, still describable.
     delete_push(&env, "default", "replicated").await;
@@ -432,7 +479,14 @@ spec:
     .await;
     let scheduled = env.calls("secretsmanager", "DeleteSecret").await;
     assert_eq!(scheduled.last().unwrap().body["RecoveryWindowInDays"], 7);
-    assert!(scheduled.last().unwrap().body.get("ForceDeleteWithoutRecovery").is_none());
+    assert!(
+        scheduled
+            .last()
+            .unwrap()
+            .body
+            .get("ForceDeleteWithoutRecovery")
+            .is_none()
+    );
 
     // The unmanaged secret survived its PushSecret's deletion.
     delete_push(&env, "default", "intruder").await;

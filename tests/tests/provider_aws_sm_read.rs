@@ -156,8 +156,14 @@ async fn seed_manifests_sync_from_moto_through_the_controller_binary() {
     env.namespace("default", json!({})).await;
     env.credentials_secret("default").await;
     env.apply("default", SEED_STORE).await;
-    env.wait_ready("SecretStore", "default", "aws-secretsmanager", "True", Some("Valid"))
-        .await;
+    env.wait_ready(
+        "SecretStore",
+        "default",
+        "aws-secretsmanager",
+        "True",
+        Some("Valid"),
+    )
+    .await;
 
     // The store's role was assumed with the static keys from awssm-secret.
     let assumed = env.calls("sts", "AssumeRole").await;
@@ -208,7 +214,10 @@ spec:
     assert_eq!(friends["my_name"], "Tom");
     assert_eq!(friends["first_friend"], "Roger");
     // Go's json.Marshal of the tag map: sorted keys, HTML escaped.
-    assert_eq!(friends["tags"], r#"{"dev":"alice","team":"\u003ccore\u003e"}"#);
+    assert_eq!(
+        friends["tags"],
+        r#"{"dev":"alice","team":"\u003ccore\u003e"}"#
+    );
     assert_eq!(friends["developer"], "alice");
 
     let versions = env
@@ -222,9 +231,17 @@ spec:
     assert_eq!(by_id["api-key"], "key-v1");
 
     let finds = env.wait_secret("default", "finds", |d| d.len() > 3).await;
-    let blob = env.get_secret("default", "finds").await.unwrap().data.unwrap();
+    let blob = env
+        .get_secret("default", "finds")
+        .await
+        .unwrap()
+        .data
+        .unwrap();
     assert_eq!(blob["blob"].0, vec![0u8, 1, 2, 255], "SecretBinary bytes");
-    assert_eq!(finds["dotted"], "dotted", "a dotted key is read literally first");
+    assert_eq!(
+        finds["dotted"], "dotted",
+        "a dotted key is read literally first"
+    );
     assert_eq!(finds["host"], "db.local");
     assert_eq!(finds["port"], "5432");
     // find by name: the remote name converted with the Default strategy (`/` → `_`).
@@ -236,9 +253,20 @@ spec:
     assert!(!finds.contains_key("app_blob"));
 
     // Every ES is Ready and each call was counted under ESO's labels.
-    for name in ["example", "versioned-api-key", "versioned-api-key-by-id", "finds"] {
-        env.wait_ready("ExternalSecret", "default", name, "True", Some("SecretSynced"))
-            .await;
+    for name in [
+        "example",
+        "versioned-api-key",
+        "versioned-api-key-by-id",
+        "finds",
+    ] {
+        env.wait_ready(
+            "ExternalSecret",
+            "default",
+            name,
+            "True",
+            Some("SecretSynced"),
+        )
+        .await;
     }
     let calls = env.provider_calls().await;
     let has = |call: &str| {
@@ -250,7 +278,10 @@ spec:
         })
     };
     assert!(has("DescribeSecret"), "{calls:?}");
-    assert!(has("GetSecretValue") || has("BatchGetSecretValue"), "{calls:?}");
+    assert!(
+        has("GetSecretValue") || has("BatchGetSecretValue"),
+        "{calls:?}"
+    );
     assert!(has("ListSecrets"), "{calls:?}");
 
     // A missing remote secret with deletionPolicy Delete: the entry is skipped, the ES stays

@@ -213,14 +213,20 @@ impl Moto {
     }
 
     /// A Secrets Manager action in `region`.
-    pub async fn secretsmanager_in(&self, region: &str, action: &str, body: Value) -> Result<Value> {
+    pub async fn secretsmanager_in(
+        &self,
+        region: &str,
+        action: &str,
+        body: Value,
+    ) -> Result<Value> {
         self.call_in(region, "secretsmanager", "secretsmanager", action, &body)
             .await
     }
 
     /// An SSM action in `region`.
     pub async fn ssm_in(&self, region: &str, action: &str, body: Value) -> Result<Value> {
-        self.call_in(region, "ssm", "AmazonSSM", action, &body).await
+        self.call_in(region, "ssm", "AmazonSSM", action, &body)
+            .await
     }
 
     /// Starts moto's request recorder (`/moto-api/recorder/start-recording`): every AWS request
@@ -239,7 +245,10 @@ impl Moto {
     pub async fn recorded_calls(&self) -> Result<Vec<RecordedCall>> {
         let text = self
             .client
-            .get(format!("{}/moto-api/recorder/download-recording", self.endpoint))
+            .get(format!(
+                "{}/moto-api/recorder/download-recording",
+                self.endpoint
+            ))
             .send()
             .await?
             .error_for_status()?
@@ -344,10 +353,9 @@ impl RecordedCall {
             let body = serde_json::from_slice(&body_bytes).unwrap_or(Value::Null);
             (action, body)
         } else {
-            let fields: serde_json::Map<String, Value> =
-                form_urlencoded::parse(&body_bytes)
-                    .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
-                    .collect();
+            let fields: serde_json::Map<String, Value> = form_urlencoded::parse(&body_bytes)
+                .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+                .collect();
             let action = fields
                 .get("Action")
                 .and_then(|v| v.as_str())

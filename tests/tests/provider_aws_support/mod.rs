@@ -38,7 +38,14 @@ pub fn controller_binary() -> PathBuf {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
         let out = Command::new(cargo)
             .current_dir(repo_root())
-            .args(["build", "--offline", "-p", "controller", "--bin", "controller"])
+            .args([
+                "build",
+                "--offline",
+                "-p",
+                "controller",
+                "--bin",
+                "controller",
+            ])
             .output()
             .expect("running cargo build");
         assert!(
@@ -229,7 +236,10 @@ impl AwsEnv {
         self.secret(
             ns,
             "awssm-secret",
-            &[("access-key", "AKIDSEEDSTORE"), ("secret-access-key", "seed-secret")],
+            &[
+                ("access-key", "AKIDSEEDSTORE"),
+                ("secret-access-key", "seed-secret"),
+            ],
         )
         .await;
     }
@@ -256,7 +266,12 @@ impl AwsEnv {
     }
 
     /// The Ready condition (status, reason, message) of an object.
-    pub async fn ready(&self, kind: &str, ns: &str, name: &str) -> Option<(String, String, String)> {
+    pub async fn ready(
+        &self,
+        kind: &str,
+        ns: &str,
+        name: &str,
+    ) -> Option<(String, String, String)> {
         let obj = self.object(kind, ns, name).await?;
         let conds = obj.data["status"]["conditions"].as_array()?.clone();
         let c = conds.iter().find(|c| c["type"] == "Ready")?;

@@ -119,7 +119,10 @@ impl ParameterStore {
                     .map(|t| (t.key().to_string(), t.value().to_string()))
                     .collect(),
             )),
-            Err(e) if matches!(code(&e).as_deref(), Some("InvalidResourceId")) || not_found(code(&e).as_deref()) => {
+            Err(e)
+                if matches!(code(&e).as_deref(), Some("InvalidResourceId"))
+                    || not_found(code(&e).as_deref()) =>
+            {
                 Ok(None)
             }
             Err(e) => Err(describe("ListTagsForResource", &e)),
