@@ -101,7 +101,14 @@ async fn main() -> anyhow::Result<()> {
 
     // Store Ready before the objects arrive, so the cold sync measures the objects only.
     let stores = Api::<SecretStore>::namespaced(client.clone(), NS);
+    let waiting = Instant::now();
     loop {
+        if waiting.elapsed() > Duration::from_secs(60) {
+            let log =
+                std::fs::read_to_string(scratch.path().join("controller.log")).unwrap_or_default();
+            let _ = child.kill();
+            anyhow::bail!("store never became Ready; controller log:\n{log}");
+        }
         let s = stores.get("aws").await?;
         let ready = s
             .status
