@@ -6,10 +6,25 @@
 #   hack/bench-controller.sh                      # N=1000 and N=10000, release build
 #   N="500 2000" REFRESH=20 CONCURRENT=8 hack/bench-controller.sh
 #   PROFILE=dev hack/bench-controller.sh          # reuse the debug build (no release artefacts)
+#   BENCH=aws hack/bench-controller.sh            # AWS variant: N=1000 ExternalSecrets against moto,
+#                                                 # synced by the controller binary; prints cold-sync
+#                                                 # time and AWS calls per refresh (needs moto_server)
 #
 # Peak RSS is the whole process: simulator and controller together.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${BENCH:-fake}" = "aws" ]; then
+  PROFILE=${PROFILE:-release}
+  flag=""; dir=debug
+  if [ "$PROFILE" = "release" ]; then flag=--release; dir=release; fi
+  cargo build $flag -p controller --bin controller
+  cargo build $flag -p tests --example bench_controller_aws
+  for n in ${N:-1000}; do
+    "./target/$dir/examples/bench_controller_aws" "./target/$dir/controller" "$n" \
+      "${REFRESH:-30}" "${CONCURRENT:-4}" "${SECRETS:-100}"
+  done
+  exit 0
+fi
 N_LIST=${N:-"1000 10000"}
 REFRESH=${REFRESH:-30}
 CONCURRENT=${CONCURRENT:-4}

@@ -5,6 +5,7 @@
 //! the namespace of the object being reconciled, and call it. Each provider lives in its own module
 //! and sees only this trait and `shared`.
 
+pub mod aws;
 pub mod azure;
 pub mod fake;
 pub mod gcp;

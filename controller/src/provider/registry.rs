@@ -5,8 +5,8 @@ use std::sync::{Arc, OnceLock};
 use shared::api::v1::SecretStoreSpec;
 
 use super::{
-    Provider, ProviderError, azure::AzureProvider, fake::FakeProvider, gcp::GcpProvider,
-    kubernetes::KubernetesProvider,
+    Provider, ProviderError, aws::AwsProvider, azure::AzureProvider, fake::FakeProvider,
+    gcp::GcpProvider, kubernetes::KubernetesProvider,
 };
 
 /// Providers are process-wide singletons: the fake provider keeps pushed values per store across
@@ -34,6 +34,12 @@ fn gcpsm() -> Arc<dyn Provider> {
         .clone()
 }
 
+/// Endpoint overrides come from the controller's environment, read once.
+fn aws() -> Arc<dyn Provider> {
+    static P: OnceLock<Arc<AwsProvider>> = OnceLock::new();
+    P.get_or_init(|| Arc::new(AwsProvider::from_env())).clone()
+}
+
 /// Returns the provider configured in `spec`, or an error naming an unsupported provider key.
 pub fn provider_for(spec: &SecretStoreSpec) -> Result<Arc<dyn Provider>, ProviderError> {
     let keys = spec.provider.configured_keys();
@@ -45,6 +51,7 @@ pub fn provider_for(spec: &SecretStoreSpec) -> Result<Arc<dyn Provider>, Provide
         ["kubernetes"] => Ok(kubernetes()),
         ["azurekv"] => Ok(azure()),
         ["gcpsm"] => Ok(gcpsm()),
+        ["aws"] => Ok(aws()),
         [key] => Err(ProviderError::InvalidConfig(format!(
             "provider {key} is not supported by this operator"
         ))),

@@ -11,5 +11,5 @@ mod moto;
 mod process;
 
 pub use bao::Bao;
-pub use moto::Moto;
+pub use moto::{Moto, RecordedCall};
 pub use process::{EmulatorProcess, find_tool, free_port};

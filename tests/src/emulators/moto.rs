@@ -177,6 +177,108 @@ impl Moto {
         .await
     }
 
+    /// Like [`Moto::call`], in another region (moto keeps one backend per region).
+    pub async fn call_in(
+        &self,
+        region: &str,
+        scope_service: &str,
+        target_prefix: &str,
+        action: &str,
+        body: &Value,
+    ) -> Result<Value> {
+        let authorization = format!(
+            "AWS4-HMAC-SHA256 Credential={}/20260101/{region}/{scope_service}/aws4_request, \
+             SignedHeaders=host, Signature=0",
+            Self::ACCESS_KEY_ID,
+        );
+        let response = self
+            .client
+            .post(&self.endpoint)
+            .header("Content-Type", "application/x-amz-json-1.1")
+            .header("X-Amz-Target", format!("{target_prefix}.{action}"))
+            .header("Authorization", authorization)
+            .body(serde_json::to_vec(body)?)
+            .send()
+            .await
+            .with_context(|| format!("moto {action}"))?;
+        let status = response.status();
+        let text = response.text().await?;
+        if !status.is_success() {
+            bail!("moto {action} failed with {status}: {text}");
+        }
+        if text.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&text).with_context(|| format!("moto {action} answer: {text}"))
+    }
+
+    /// A Secrets Manager action in `region`.
+    pub async fn secretsmanager_in(
+        &self,
+        region: &str,
+        action: &str,
+        body: Value,
+    ) -> Result<Value> {
+        self.call_in(region, "secretsmanager", "secretsmanager", action, &body)
+            .await
+    }
+
+    /// An SSM action in `region`.
+    pub async fn ssm_in(&self, region: &str, action: &str, body: Value) -> Result<Value> {
+        self.call_in(region, "ssm", "AmazonSSM", action, &body)
+            .await
+    }
+
+    /// Starts moto's request recorder (`/moto-api/recorder/start-recording`): every AWS request
+    /// from now on is logged and can be read back with [`Moto::recorded_calls`].
+    pub async fn start_recording(&self) -> Result<()> {
+        self.moto_api_post("recorder/reset-recording", "").await?;
+        self.moto_api_post("recorder/start-recording", "").await
+    }
+
+    /// Empties the recording (recording continues if it was on).
+    pub async fn reset_recording(&self) -> Result<()> {
+        self.moto_api_post("recorder/reset-recording", "").await
+    }
+
+    /// Every request recorded since [`Moto::start_recording`] (or the last reset), in order.
+    pub async fn recorded_calls(&self) -> Result<Vec<RecordedCall>> {
+        let text = self
+            .client
+            .get(format!(
+                "{}/moto-api/recorder/download-recording",
+                self.endpoint
+            ))
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(RecordedCall::parse)
+            .collect()
+    }
+
+    /// Turns on moto's IAM authentication for every request from now on
+    /// (`/moto-api/reset-auth` with 0): unknown access keys are rejected like AWS does.
+    pub async fn enforce_authentication(&self) -> Result<()> {
+        self.moto_api_post("reset-auth", "0").await
+    }
+
+    async fn moto_api_post(&self, path: &str, body: &str) -> Result<()> {
+        let response = self
+            .client
+            .post(format!("{}/moto-api/{path}", self.endpoint))
+            .body(body.to_string())
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            bail!("moto {path} failed: {}", response.status());
+        }
+        Ok(())
+    }
+
     /// Clears all state (`POST /moto-api/reset`).
     pub async fn reset(&self) -> Result<()> {
         let response = self
@@ -193,5 +295,83 @@ impl Moto {
     /// Whether the server process is still alive.
     pub fn is_running(&mut self) -> bool {
         self.process.is_running()
+    }
+}
+
+/// One request moto's recorder logged.
+#[derive(Clone, Debug)]
+pub struct RecordedCall {
+    /// `secretsmanager`, `ssm`, `sts`, ... (from the signature's credential scope).
+    pub service: String,
+    /// The action: from `X-Amz-Target` (JSON protocols) or the `Action` form field (query).
+    pub action: String,
+    /// Access key id that signed the request (empty when unsigned).
+    pub access_key_id: String,
+    /// The request body: JSON for JSON protocols, form fields as a JSON object for query ones.
+    pub body: Value,
+}
+
+impl RecordedCall {
+    fn parse(line: &str) -> Result<Self> {
+        use base64::Engine as _;
+        let entry: Value = serde_json::from_str(line).context("recorder line")?;
+        let headers = &entry["headers"];
+        let header = |name: &str| {
+            headers
+                .as_object()
+                .and_then(|h| {
+                    h.iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                        .and_then(|(_, v)| v.as_str())
+                })
+                .unwrap_or_default()
+                .to_string()
+        };
+        let raw_body = entry["body"].as_str().unwrap_or_default();
+        let body_bytes = if entry["body_encoded"].as_bool() == Some(true) {
+            base64::engine::general_purpose::STANDARD
+                .decode(raw_body)
+                .unwrap_or_default()
+        } else {
+            raw_body.as_bytes().to_vec()
+        };
+        let authorization = header("Authorization");
+        let scope = authorization
+            .split("Credential=")
+            .nth(1)
+            .unwrap_or_default()
+            .split([',', ' '])
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let parts: Vec<&str> = scope.split('/').collect();
+        let access_key_id = parts.first().copied().unwrap_or_default().to_string();
+        let mut service = parts.get(3).copied().unwrap_or_default().to_string();
+        let target = header("X-Amz-Target");
+        let (action, body) = if !target.is_empty() {
+            let action = target.rsplit('.').next().unwrap_or_default().to_string();
+            let body = serde_json::from_slice(&body_bytes).unwrap_or(Value::Null);
+            (action, body)
+        } else {
+            let fields: serde_json::Map<String, Value> = form_urlencoded::parse(&body_bytes)
+                .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+                .collect();
+            let action = fields
+                .get("Action")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string();
+            (action, Value::Object(fields))
+        };
+        if service.is_empty() && body.get("Action").is_some() {
+            // Unsigned query calls (AssumeRoleWithWebIdentity) only reach STS here.
+            service = "sts".into();
+        }
+        Ok(RecordedCall {
+            service,
+            action,
+            access_key_id,
+            body,
+        })
     }
 }
