@@ -4,7 +4,10 @@ use std::sync::{Arc, OnceLock};
 
 use shared::api::v1::SecretStoreSpec;
 
-use super::{Provider, ProviderError, fake::FakeProvider, kubernetes::KubernetesProvider};
+use super::{
+    Provider, ProviderError, fake::FakeProvider, kubernetes::KubernetesProvider,
+    vault::VaultProvider,
+};
 
 /// Providers are process-wide singletons: the fake provider keeps pushed values per store across
 /// client builds, as ESO's does.
@@ -19,6 +22,11 @@ fn kubernetes() -> Arc<dyn Provider> {
         .clone()
 }
 
+fn vault() -> Arc<dyn Provider> {
+    static P: OnceLock<Arc<VaultProvider>> = OnceLock::new();
+    P.get_or_init(|| Arc::new(VaultProvider::new())).clone()
+}
+
 /// Returns the provider configured in `spec`, or an error naming an unsupported provider key.
 pub fn provider_for(spec: &SecretStoreSpec) -> Result<Arc<dyn Provider>, ProviderError> {
     let keys = spec.provider.configured_keys();
@@ -28,6 +36,7 @@ pub fn provider_for(spec: &SecretStoreSpec) -> Result<Arc<dyn Provider>, Provide
         )),
         ["fake"] => Ok(fake()),
         ["kubernetes"] => Ok(kubernetes()),
+        ["vault"] => Ok(vault()),
         [key] => Err(ProviderError::InvalidConfig(format!(
             "provider {key} is not supported by this operator"
         ))),
