@@ -105,7 +105,11 @@ async fn ca_bundle_ca_provider_and_mutual_tls_connections() {
 #[tokio::test]
 async fn cert_auth_logs_in_with_the_client_certificate() {
     let (f, pki) = tls_fixture().await;
-    f.bao.put_policy("kv-read", r#"path "secret/data/*" { capabilities = ["read"] }"#)
+    f.bao
+        .put_policy(
+            "kv-read",
+            r#"path "secret/data/*" { capabilities = ["read"] }"#,
+        )
         .await
         .unwrap();
     f.bao.enable_auth("cert", "cert").await.unwrap();
@@ -139,7 +143,10 @@ async fn cert_auth_logs_in_with_the_client_certificate() {
     let other = Pki::new();
     f.secret(
         "other-tls",
-        &[("tls.crt", &other.client_cert), ("tls.key", &other.client_key)],
+        &[
+            ("tls.crt", &other.client_cert),
+            ("tls.key", &other.client_key),
+        ],
     )
     .await;
     let err = f
@@ -158,8 +165,14 @@ async fn cert_auth_logs_in_with_the_client_certificate() {
 async fn store_namespace_and_auth_namespace_select_openbao_namespaces() {
     let f = Fixture::start().await;
     // org/team holds the secrets; org holds the login method and the policy.
-    f.bao.api(Method::POST, "sys/namespaces/org", Some(&json!({}))).await.unwrap();
-    f.bao.api(Method::POST, "org/sys/namespaces/team", Some(&json!({}))).await.unwrap();
+    f.bao
+        .api(Method::POST, "sys/namespaces/org", Some(&json!({})))
+        .await
+        .unwrap();
+    f.bao
+        .api(Method::POST, "org/sys/namespaces/team", Some(&json!({})))
+        .await
+        .unwrap();
     f.bao
         .api(
             Method::POST,
@@ -169,7 +182,11 @@ async fn store_namespace_and_auth_namespace_select_openbao_namespaces() {
         .await
         .unwrap();
     f.bao
-        .api(Method::POST, "org/team/kv/data/app", Some(&json!({"data": {"k": "in-ns"}})))
+        .api(
+            Method::POST,
+            "org/team/kv/data/app",
+            Some(&json!({"data": {"k": "in-ns"}})),
+        )
         .await
         .unwrap();
     f.bao
@@ -181,7 +198,11 @@ async fn store_namespace_and_auth_namespace_select_openbao_namespaces() {
         .await
         .unwrap();
     f.bao
-        .api(Method::POST, "org/sys/auth/userpass", Some(&json!({"type": "userpass"})))
+        .api(
+            Method::POST,
+            "org/sys/auth/userpass",
+            Some(&json!({"type": "userpass"})),
+        )
         .await
         .unwrap();
     f.bao
