@@ -351,3 +351,37 @@ pub(super) async fn resolve_identity(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(v: serde_json::Value) -> VaultProvider {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn custom_headers_and_the_forwarding_header_are_sent_as_eso_does() {
+        let h = default_headers(&spec(serde_json::json!({"server": "http://v",
+            "headers": {"X-Team": "payments"}, "forwardInconsistent": true})))
+        .unwrap();
+        assert_eq!(h["x-team"], "payments");
+        assert_eq!(h["x-vault-request"], "true");
+        assert!(
+            !h.contains_key("x-vault-inconsistent"),
+            "forwardInconsistent alone only tracks indexes"
+        );
+        let h = default_headers(&spec(serde_json::json!({"server": "http://v",
+            "readYourWrites": true, "forwardInconsistent": true})))
+        .unwrap();
+        assert_eq!(h["x-vault-inconsistent"], "forward-active-node");
+        let err = default_headers(&spec(
+            serde_json::json!({"server": "http://v", "headers": {"bad header": "x"}}),
+        ))
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"header "bad header" is not a valid HTTP header name"#
+        );
+    }
+}
