@@ -280,3 +280,28 @@ async fn find_by_name_by_path_and_by_tags_lists_recursively() {
         Err(ProviderError::NoSecret)
     ));
 }
+
+#[tokio::test]
+async fn referent_cluster_store_reads_credentials_from_the_object_namespace() {
+    let f = Fixture::start().await;
+    f.bao
+        .kv2_put("secret", "app", &json!({"k": "v"}))
+        .await
+        .unwrap();
+    let vault = f.token_store(json!({})).await;
+    let kind = shared::api::v1::SecretStoreKind::ClusterSecretStore;
+    // The store controller has no object namespace: ESO reports ValidationUnknown.
+    let unknown = f.client_of(kind, vault.clone(), "").await.unwrap();
+    assert_eq!(
+        unknown.validate().await.unwrap(),
+        controller::provider::ValidationResult::Unknown
+    );
+    let c = f
+        .client_of(kind, vault, provider_vault_support::NS)
+        .await
+        .unwrap();
+    assert_eq!(
+        text(c.get_secret(&remote_prop("secret/app", "k")).await.unwrap()),
+        "v"
+    );
+}
