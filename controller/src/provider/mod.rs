@@ -13,6 +13,7 @@ pub mod kubernetes;
 pub mod metrics;
 pub mod refs;
 pub mod registry;
+pub mod vault;
 
 /// Re-exported so providers outside this crate (tests, wrappers) implement the traits with the
 /// same macro.

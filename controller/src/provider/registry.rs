@@ -6,7 +6,7 @@ use shared::api::v1::SecretStoreSpec;
 
 use super::{
     Provider, ProviderError, aws::AwsProvider, azure::AzureProvider, fake::FakeProvider,
-    gcp::GcpProvider, kubernetes::KubernetesProvider,
+    gcp::GcpProvider, kubernetes::KubernetesProvider, vault::VaultProvider,
 };
 
 /// Providers are process-wide singletons: the fake provider keeps pushed values per store across
@@ -40,6 +40,11 @@ fn aws() -> Arc<dyn Provider> {
     P.get_or_init(|| Arc::new(AwsProvider::from_env())).clone()
 }
 
+fn vault() -> Arc<dyn Provider> {
+    static P: OnceLock<Arc<VaultProvider>> = OnceLock::new();
+    P.get_or_init(|| Arc::new(VaultProvider::new())).clone()
+}
+
 /// Returns the provider configured in `spec`, or an error naming an unsupported provider key.
 pub fn provider_for(spec: &SecretStoreSpec) -> Result<Arc<dyn Provider>, ProviderError> {
     let keys = spec.provider.configured_keys();
@@ -52,6 +57,7 @@ pub fn provider_for(spec: &SecretStoreSpec) -> Result<Arc<dyn Provider>, Provide
         ["azurekv"] => Ok(azure()),
         ["gcpsm"] => Ok(gcpsm()),
         ["aws"] => Ok(aws()),
+        ["vault"] => Ok(vault()),
         [key] => Err(ProviderError::InvalidConfig(format!(
             "provider {key} is not supported by this operator"
         ))),

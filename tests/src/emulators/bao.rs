@@ -4,7 +4,7 @@ use anyhow::{Context as _, Result, bail};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::process::{EmulatorProcess, find_tool, start_on_free_port};
+use super::process::{EmulatorProcess, find_tool, free_port, start_on_free_port};
 
 /// A running OpenBao dev server (in-memory, unsealed, KV v2 mounted at `secret/`).
 #[derive(Debug)]
@@ -12,6 +12,25 @@ pub struct Bao {
     process: EmulatorProcess,
     addr: String,
     client: reqwest::Client,
+    tls: Option<TlsListeners>,
+}
+
+/// Server certificate and client CA for the extra HTTPS listeners of [`Bao::start_with_tls`].
+#[derive(Clone, Debug)]
+pub struct BaoTls {
+    /// PEM certificate (chain) the listeners serve; must be valid for 127.0.0.1.
+    pub cert_pem: String,
+    /// PEM private key of `cert_pem`.
+    pub key_pem: String,
+    /// PEM CA that client certificates must chain to on the mutual-TLS listener.
+    pub client_ca_pem: String,
+}
+
+#[derive(Debug)]
+struct TlsListeners {
+    tls_addr: String,
+    mtls_addr: String,
+    _dir: tempfile::TempDir,
 }
 
 impl Bao {
@@ -46,7 +65,161 @@ impl Bao {
             process,
             addr: format!("http://127.0.0.1:{port}"),
             client,
+            tls: None,
         })
+    }
+
+    /// Like [`Bao::start`], plus two HTTPS listeners on loopback serving `tls.cert_pem`: one
+    /// that asks for (but does not require) a client certificate, as cert auth needs, and one
+    /// that requires a client certificate issued by `tls.client_ca_pem`.
+    pub async fn start_with_tls(tls: &BaoTls) -> Result<Self> {
+        let program = find_tool("bao")?;
+        let client = reqwest::Client::new();
+        let dir = tempfile::Builder::new().prefix("eso-bao-tls-").tempdir()?;
+        let write = |name: &str, text: &str| -> Result<String> {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text)?;
+            Ok(path.display().to_string())
+        };
+        let cert = write("server.pem", &tls.cert_pem)?;
+        let key = write("server-key.pem", &tls.key_pem)?;
+        let ca = write("client-ca.pem", &tls.client_ca_pem)?;
+        let mut addrs = (String::new(), String::new());
+        let (process, port) = start_on_free_port(
+            &client,
+            |port| {
+                let (tls_port, mtls_port) = (free_port()?, free_port()?);
+                let config = format!(
+                    "listener \"tcp\" {{\n  address = \"127.0.0.1:{tls_port}\"\n  \
+                     tls_cert_file = \"{cert}\"\n  tls_key_file = \"{key}\"\n}}\n\
+                     listener \"tcp\" {{\n  address = \"127.0.0.1:{mtls_port}\"\n  \
+                     tls_cert_file = \"{cert}\"\n  tls_key_file = \"{key}\"\n  \
+                     tls_require_and_verify_client_cert = true\n  \
+                     tls_client_ca_file = \"{ca}\"\n}}\n"
+                );
+                let config_path = write("listeners.hcl", &config)?;
+                addrs = (
+                    format!("https://127.0.0.1:{tls_port}"),
+                    format!("https://127.0.0.1:{mtls_port}"),
+                );
+                EmulatorProcess::spawn(
+                    "bao",
+                    program.clone(),
+                    &[
+                        "server".into(),
+                        "-dev".into(),
+                        format!("-dev-listen-address=127.0.0.1:{port}"),
+                        format!("-dev-root-token-id={}", Self::ROOT_TOKEN),
+                        format!("-config={config_path}"),
+                    ],
+                    &[],
+                )
+            },
+            "/v1/sys/health",
+        )
+        .await?;
+        Ok(Self {
+            process,
+            addr: format!("http://127.0.0.1:{port}"),
+            client,
+            tls: Some(TlsListeners {
+                tls_addr: addrs.0,
+                mtls_addr: addrs.1,
+                _dir: dir,
+            }),
+        })
+    }
+
+    /// HTTPS address whose listener asks for an optional client certificate
+    /// ([`Bao::start_with_tls`] only).
+    pub fn tls_addr(&self) -> Option<&str> {
+        self.tls.as_ref().map(|t| t.tls_addr.as_str())
+    }
+
+    /// HTTPS address whose listener requires a client certificate from the client CA
+    /// ([`Bao::start_with_tls`] only).
+    pub fn mtls_addr(&self) -> Option<&str> {
+        self.tls.as_ref().map(|t| t.mtls_addr.as_str())
+    }
+
+    /// Enables an auth method of `kind` at `auth/<path>`.
+    pub async fn enable_auth(&self, path: &str, kind: &str) -> Result<()> {
+        self.api(
+            Method::POST,
+            &format!("sys/auth/{path}"),
+            Some(&json!({"type": kind})),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Creates (or replaces) an ACL policy from HCL text.
+    pub async fn put_policy(&self, name: &str, hcl: &str) -> Result<()> {
+        self.api(
+            Method::PUT,
+            &format!("sys/policies/acl/{name}"),
+            Some(&json!({"policy": hcl})),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Creates a token with `policies` and `ttl` (e.g. "1h"); returns its ID.
+    pub async fn create_token(&self, policies: &[&str], ttl: &str) -> Result<String> {
+        let answer = self
+            .api(
+                Method::POST,
+                "auth/token/create",
+                Some(&json!({"policies": policies, "ttl": ttl, "no_parent": true})),
+            )
+            .await?;
+        answer["auth"]["client_token"]
+            .as_str()
+            .map(str::to_string)
+            .context("token create answer has no client_token")
+    }
+
+    /// Revokes a token by its ID (as an operator would).
+    pub async fn revoke_token(&self, token: &str) -> Result<()> {
+        self.api(
+            Method::POST,
+            "auth/token/revoke",
+            Some(&json!({"token": token})),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Number of live tokens (accessors) on the server.
+    pub async fn token_count(&self) -> Result<usize> {
+        let answer = self
+            .api(Method::GET, "auth/token/accessors?list=true", None)
+            .await?;
+        Ok(answer["data"]["keys"].as_array().map_or(0, Vec::len))
+    }
+
+    /// Reads a KV v2 secret's metadata (`custom_metadata`, `current_version`, ...); `None` when
+    /// there is none.
+    pub async fn kv2_metadata(&self, mount: &str, path: &str) -> Result<Option<Value>> {
+        match self
+            .api(Method::GET, &format!("{mount}/metadata/{path}"), None)
+            .await
+        {
+            Ok(v) => Ok(Some(v["data"].clone())),
+            Err(e) if e.to_string().contains("404") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes KV v2 custom metadata for `path`.
+    pub async fn kv2_put_metadata(&self, mount: &str, path: &str, custom: &Value) -> Result<()> {
+        self.api(
+            Method::POST,
+            &format!("{mount}/metadata/{path}"),
+            Some(&json!({"custom_metadata": custom})),
+        )
+        .await?;
+        Ok(())
     }
 
     /// Server address (`http://127.0.0.1:PORT`), what `VAULT_ADDR` would hold.

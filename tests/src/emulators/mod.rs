@@ -10,6 +10,6 @@ mod bao;
 mod moto;
 mod process;
 
-pub use bao::Bao;
+pub use bao::{Bao, BaoTls};
 pub use moto::{Moto, RecordedCall};
 pub use process::{EmulatorProcess, find_tool, free_port};
