@@ -146,10 +146,10 @@ pub fn attributes(method: &Method, path: &str, query: &str) -> Option<Attrs> {
 
 pub fn permits(rule: &Rule, a: &Attrs) -> bool {
     rule.namespace.as_deref().is_none_or(|ns| ns == a.namespace)
-        && rule.groups.iter().any(|g| *g == a.group)
-        && rule.resources.iter().any(|r| *r == a.resource)
-        && rule.verbs.iter().any(|v| *v == a.verb)
-        && (rule.names.is_empty() || rule.names.iter().any(|n| *n == a.name))
+        && rule.groups.contains(&a.group)
+        && rule.resources.contains(&a.resource)
+        && rule.verbs.contains(&a.verb)
+        && (rule.names.is_empty() || rule.names.contains(&a.name))
 }
 
 // ---------------------------------------------------------------------------------------------
