@@ -198,3 +198,31 @@ fn the_binaries_reject_flags_they_do_not_have() {
     let controller = binary("controller");
     assert!(help(&controller, &["run".into(), "--no-such-flag".into()]).is_err());
 }
+
+#[test]
+fn webhook_and_controller_parse_templates_with_the_same_delimiters() {
+    // The webhook rejects templates that do not parse; with other delimiters than the controller
+    // renders with it would refuse good templates and admit broken ones. Both binaries have the
+    // flags, and every install gives both the same effective values.
+    let objs = render("kustomize/default");
+    let mut effective = Vec::new();
+    for (target, subcommand) in [("webhook", "serve"), ("controller", "run")] {
+        let text = help(&binary(target), &[subcommand.to_string()]).expect("help");
+        let deploy = all_of(&objs, "Deployment")
+            .into_iter()
+            .find(|d| image_of(d).contains(&format!("/{target}:")))
+            .unwrap_or_else(|| panic!("no {target} Deployment"));
+        let args = container_args(deploy);
+        let values: Vec<String> = ["template-left-delimiter", "template-right-delimiter"]
+            .iter()
+            .map(|flag| {
+                flag_value(&args, flag)
+                    .or_else(|| help_default(&text, flag))
+                    .unwrap_or_else(|| panic!("{target} {subcommand} has no --{flag}"))
+            })
+            .collect();
+        effective.push((target, values));
+    }
+    assert_eq!(effective[0].1, effective[1].1, "{effective:?}");
+    assert_eq!(effective[0].1, ["{{", "}}"]);
+}

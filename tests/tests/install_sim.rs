@@ -7,6 +7,7 @@ mod install_support;
 
 use std::collections::BTreeSet;
 
+use install_support::webhook_sim::{apply_install, start_webhook};
 use install_support::*;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::discovery::{ApiResource, Discovery, Scope};
@@ -149,4 +150,108 @@ async fn default_install_is_accepted_by_the_api_server() {
         rewritten.is_empty(),
         "re-applying the unchanged install wrote {rewritten:?}"
     );
+}
+
+/// The webhook configurations of the rendered install route admission to the webhook (running
+/// in-process as its Deployment would, with the install's RBAC): a valid ExternalSecret is
+/// accepted and comes back defaulted by the mutating webhook; invalid ones are refused with the
+/// webhook's message, through the API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_install_routes_admission_to_the_webhook() {
+    let objs = render("kustomize/default");
+    let sim = Sim::start().await.expect("simulator");
+    apply_install(&sim, &objs).await;
+    let webhook = start_webhook(&sim, &objs).await;
+    let client = sim.client();
+    let ns: k8s_openapi::api::core::v1::Namespace = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "team-a", "annotations": {
+            "externalsecrets.kubernetes-client.io/permitted-key-name": "team-a/.*"}}
+    }))
+    .expect("namespace");
+    Api::<k8s_openapi::api::core::v1::Namespace>::all(client.clone())
+        .create(&Default::default(), &ns)
+        .await
+        .expect("namespace created");
+    let es_api: Api<shared::api::v1::ExternalSecret> = Api::namespaced(client.clone(), "team-a");
+    let es = |name: &str, key: &str, target: serde_json::Value| {
+        serde_json::from_value::<shared::api::v1::ExternalSecret>(serde_json::json!({
+            "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+            "metadata": {"name": name, "namespace": "team-a"},
+            "spec": {"secretStoreRef": {"name": "vault", "kind": "SecretStore"},
+                     "target": target,
+                     "data": [{"secretKey": "password", "remoteRef": {"key": key}}]}
+        }))
+        .expect("es")
+    };
+    let pp = kube::api::PostParams::default();
+
+    // Accepted, and defaulted by the mutating webhook on the way in.
+    let created = es_api
+        .create(
+            &pp,
+            &es("fine", "team-a/db", serde_json::json!({"name": "db"})),
+        )
+        .await
+        .expect("a valid ExternalSecret is admitted");
+    let stored = serde_json::to_value(&created).expect("json");
+    // ESO's default of one hour, in either Go spelling.
+    assert!(
+        matches!(
+            stored["spec"]["refreshInterval"].as_str(),
+            Some("1h" | "1h0m0s")
+        ),
+        "{stored}"
+    );
+    assert_eq!(
+        stored["spec"]["target"]["creationPolicy"], "Owner",
+        "{stored}"
+    );
+
+    // Rule violation: the webhook's message comes back through the API.
+    let err = es_api
+        .create(
+            &pp,
+            &es(
+                "bad-policy",
+                "team-a/db",
+                serde_json::json!({"creationPolicy": "Merge", "deletionPolicy": "Delete"}),
+            ),
+        )
+        .await
+        .expect_err("Delete with Merge is denied");
+    let kube::Error::Api(status) = err else {
+        panic!("expected an API error, got {err}");
+    };
+    assert_eq!(status.code, 403, "{status:?}");
+    assert!(
+        status.message.contains("denied the request")
+            && status
+                .message
+                .contains("spec.target.deletionPolicy: Delete requires creationPolicy Owner"),
+        "{}",
+        status.message
+    );
+
+    // Namespace policy: the webhook learned team-a's annotation from its watch.
+    install_support::webhook_sim::eventually("the namespace policy applied", || {
+        let es_api = es_api.clone();
+        let bad = es("other-team", "team-b/db", serde_json::json!({}));
+        async move {
+            match es_api.create(&kube::api::PostParams::default(), &bad).await {
+                Err(kube::Error::Api(s)) => {
+                    s.message.contains("spec.data[0].remoteRef.key")
+                        && s.message.contains("team-b/db")
+                }
+                _ => false,
+            }
+        }
+    })
+    .await;
+    assert!(
+        es_api.get_opt("other-team").await.expect("get").is_none(),
+        "a denied object is not stored"
+    );
+    // Everything the webhook did went through its own RBAC without a refusal.
+    let refused = webhook.denied.lock().expect("lock").clone();
+    assert!(refused.is_empty(), "the install's RBAC refused {refused:?}");
 }

@@ -149,6 +149,25 @@ fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// CPU time (user + system) the process has used so far, from /proc/<pid>/stat.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    let ticks: u64 = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(100);
+    #[allow(clippy::cast_precision_loss)]
+    Some((utime + stime) as f64 / ticks as f64)
+}
+
 fn review_body(uid: usize) -> Vec<u8> {
     let review = json!({
         "apiVersion": "admission.k8s.io/v1",
@@ -424,6 +443,8 @@ async fn drive(options: Options) {
     let mut unpaced = [merged(), merged()];
     let mut paced = [merged(), merged()];
     let mut ratios = Vec::new();
+    // CPU seconds each server spent in the paced runs (what a Deployment's request must cover).
+    let mut paced_cpu = [0.0f64; 2];
     for _ in 0..options.rounds {
         let mut round = [0.0; 2];
         for (i, p) in [&ours, &bare].into_iter().enumerate() {
@@ -440,6 +461,7 @@ async fn drive(options: Options) {
         }
         ratios.push(round[0] / round[1]);
         for (i, p) in [&ours, &bare].into_iter().enumerate() {
+            let cpu_before = cpu_seconds(p.child.id());
             let r = run(
                 p.addr,
                 tls.clone(),
@@ -448,6 +470,9 @@ async fn drive(options: Options) {
                 Some(options.rate),
             )
             .await;
+            if let (Some(a), Some(b)) = (cpu_before, cpu_seconds(p.child.id())) {
+                paced_cpu[i] += b - a;
+            }
             absorb(&mut paced[i], r);
         }
     }
@@ -475,6 +500,19 @@ async fn drive(options: Options) {
         ms(percentile(&paced[0].latencies, 99.0)),
         ms(percentile(&paced[1].latencies, 99.0))
     );
+    for (i, p) in [&ours, &bare].into_iter().enumerate() {
+        #[allow(clippy::cast_precision_loss)]
+        let per_request = paced_cpu[i] / paced[i].latencies.len().max(1) as f64;
+        #[allow(clippy::cast_precision_loss)]
+        let millicores = per_request * options.rate as f64 * 1000.0;
+        println!(
+            "{:<8} CPU while paced: {:.0} us per request = {:.0} millicores at {} req/s",
+            p.name,
+            per_request * 1e6,
+            millicores,
+            options.rate
+        );
+    }
     for p in [&ours, &bare] {
         let pid = p.child.id();
         let hwm = proc_status_kib(pid, "VmHWM:").unwrap_or(0);

@@ -143,6 +143,13 @@ pub struct ServeArgs {
     /// How long in-flight requests may finish after SIGTERM.
     #[arg(long, default_value = "20s", value_parser = parse_go_duration)]
     pub shutdown_timeout: Duration,
+    /// Left template delimiter; must match the controller's `--template-left-delimiter` so the
+    /// webhook parses templates exactly as the controller will render them.
+    #[arg(long, default_value = "{{")]
+    pub template_left_delimiter: String,
+    /// Right template delimiter; must match the controller's `--template-right-delimiter`.
+    #[arg(long, default_value = "}}")]
+    pub template_right_delimiter: String,
     /// Accepted for compatibility with ESO's Deployment arguments; has no effect.
     #[arg(long, hide = true)]
     pub zap_time_encoding: Option<String>,

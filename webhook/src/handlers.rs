@@ -8,7 +8,8 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::admission::review::{parse_admission_review, parse_conversion_review};
+use crate::admission::review::{parse_admission_review_raw, parse_conversion_review};
+use crate::admission::rules::RawObjects;
 use crate::admission::{
     AdmissionAnswer, AdmissionRequestView, Deny, ReviewError, Verdict, admission_response_bytes,
     conversion_response_bytes,
@@ -55,7 +56,7 @@ pub(crate) async fn admit(
     mode: Mode,
     body: Bytes,
 ) -> Response {
-    let review = match parse_admission_review(&body) {
+    let review = match parse_admission_review_raw(&body) {
         Ok(review) => review,
         Err(err) => return bad_request(&state, path, &err),
     };
@@ -66,13 +67,17 @@ pub(crate) async fn admit(
     // while a rule overruns (the late verdict is dropped). spawn_blocking would also survive a
     // fully blocked runtime, but its thread hand-off cost ~40% of throughput in the load bench.
     let decided = tokio::spawn(async move {
-        let view = review.request;
-        let answer = decide(rules.as_ref(), mode, &view);
+        let mut view = review.request;
+        let answer = decide(rules.as_ref(), mode, &mut view, review.objects);
         (view, answer)
     })
     .await;
     let Ok((view, answer)) = decided else {
         return rules_failed(&state, path);
+    };
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(err) => return bad_request(&state, path, &err),
     };
     let allowed = matches!(answer, AdmissionAnswer::Allow { .. });
     state.metrics.record_admission(
@@ -100,30 +105,36 @@ pub(crate) async fn admit(
     json_response(admission_response_bytes(api_version, &view.uid, &answer))
 }
 
+/// The answer to one request; the objects are parsed into `view` only when the rules cannot
+/// decide from their text.
 fn decide(
     rules: &dyn crate::admission::AdmissionRules,
     mode: Mode,
-    view: &AdmissionRequestView,
-) -> AdmissionAnswer {
-    match mode {
-        Mode::Validate(Some((group, kind)))
-            if view.kind.group != group || view.kind.kind != kind =>
-        {
-            AdmissionAnswer::Deny(Deny::with_code(
-                400,
-                format!(
-                    "this endpoint validates {kind}.{group}, not {}.{}; check the webhook configuration's rules",
-                    view.kind.kind, view.kind.group
-                ),
-            ))
-        }
-        Mode::Validate(_) => match rules.validate(view) {
-            Verdict::Allow { warnings } => AdmissionAnswer::Allow {
-                warnings,
-                patch: Vec::new(),
-            },
-            Verdict::Deny(deny) => AdmissionAnswer::Deny(deny),
-        },
+    view: &mut AdmissionRequestView,
+    objects: RawObjects,
+) -> Result<AdmissionAnswer, ReviewError> {
+    if let Mode::Validate(Some((group, kind))) = mode
+        && (view.kind.group != group || view.kind.kind != kind)
+    {
+        return Ok(AdmissionAnswer::Deny(Deny::with_code(
+            400,
+            format!(
+                "this endpoint validates {kind}.{group}, not {}.{}; check the webhook configuration's rules",
+                view.kind.kind, view.kind.group
+            ),
+        )));
+    }
+    if let (Mode::Validate(_), Some(object)) = (mode, objects.object.as_deref())
+        && let Some(verdict) = rules.validate_raw(view, object)
+    {
+        return Ok(answer_of(verdict));
+    }
+    objects.fill(view).map_err(|e| ReviewError::Malformed {
+        what: "AdmissionReview",
+        detail: e.to_string(),
+    })?;
+    Ok(match mode {
+        Mode::Validate(_) => answer_of(rules.validate(view)),
         Mode::Mutate => match rules.mutate(view) {
             Ok(patch) => AdmissionAnswer::Allow {
                 warnings: Vec::new(),
@@ -131,6 +142,16 @@ fn decide(
             },
             Err(deny) => AdmissionAnswer::Deny(deny),
         },
+    })
+}
+
+fn answer_of(verdict: Verdict) -> AdmissionAnswer {
+    match verdict {
+        Verdict::Allow { warnings } => AdmissionAnswer::Allow {
+            warnings,
+            patch: Vec::new(),
+        },
+        Verdict::Deny(deny) => AdmissionAnswer::Deny(deny),
     }
 }
 

@@ -23,6 +23,15 @@ pub use admission::{AdmissionRequestView, AdmissionRules, Deny, NoRules, Verdict
 pub use rules::EsoRules;
 pub use server::{AppState, router};
 
+/// The rule settings `webhook serve` flags select.
+pub fn rules_options(args: &cli::ServeArgs) -> rules::RulesOptions {
+    rules::RulesOptions {
+        require_namespace_policy: args.require_namespace_policy,
+        left_delim: args.template_left_delimiter.clone(),
+        right_delim: args.template_right_delimiter.clone(),
+    }
+}
+
 /// The rules `webhook serve` runs with: ESO's validation/defaulting/conversion over watched
 /// Namespace and ClusterSecretStore caches. The watches are spawned on the current Tokio runtime; the `reflectors` readiness flag keeps `/readyz` at 503 until both caches
 /// have listed.
@@ -35,10 +44,7 @@ pub async fn rules_for(
     readiness: &health::Readiness,
 ) -> Arc<dyn AdmissionRules> {
     let ready = readiness.register(rules::REFLECTORS);
-    let opts = rules::RulesOptions {
-        require_namespace_policy: args.require_namespace_policy,
-        ..Default::default()
-    };
+    let opts = rules_options(args);
     let caches = match kube::Config::infer().await {
         Ok(config) => match kube::Client::try_from(config) {
             Ok(client) => rules::Caches::watch(client, ready),

@@ -5,11 +5,13 @@
 //! series keep their names so ESO dashboards still work; the `webhook_admission_*` series add
 //! kind/operation/verdict detail.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use metrics::{
-    Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
+    Counter, Gauge, Histogram, Unit, counter, describe_counter, describe_gauge, describe_histogram,
+    gauge, histogram,
 };
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
@@ -44,6 +46,27 @@ const BUCKETS: &[f64] = &[
 pub struct Metrics {
     recorder: Arc<PrometheusRecorder>,
     handle: PrometheusHandle,
+    series: Arc<Mutex<HashMap<Series, Handle>>>,
+}
+
+/// The per-request series, by label values. Their handles are looked up once and kept: building
+/// a labelled key and finding it in the registry on every request cost several percent of the
+/// admission throughput. Every label value is bounded (route labels, status codes, known kinds),
+/// so the map is too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Series {
+    Requests(&'static str, u16),
+    Latency(&'static str),
+    InFlight(&'static str),
+    Admissions(&'static str, &'static str, &'static str, bool),
+    AdmissionLatency(&'static str),
+}
+
+#[derive(Clone)]
+enum Handle {
+    Counter(Counter),
+    Gauge(Gauge),
+    Histogram(Histogram),
 }
 
 impl std::fmt::Debug for Metrics {
@@ -80,6 +103,7 @@ impl Metrics {
         let metrics = Self {
             recorder: Arc::new(recorder),
             handle,
+            series: Arc::default(),
         };
         metrics.with(|| {
             describe_counter!(
@@ -132,17 +156,52 @@ impl Metrics {
         self.handle.run_upkeep();
     }
 
+    /// The kept handle of `series`, registered by `register` on first use.
+    fn handle(&self, series: Series, register: impl FnOnce() -> Handle) -> Handle {
+        let mut map = self
+            .series
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.entry(series)
+            .or_insert_with(|| self.with(register))
+            .clone()
+    }
+
+    fn counter(&self, series: Series, register: impl FnOnce() -> Counter) -> Counter {
+        match self.handle(series, || Handle::Counter(register())) {
+            Handle::Counter(c) => c,
+            _ => Counter::noop(),
+        }
+    }
+
+    fn histogram(&self, series: Series, register: impl FnOnce() -> Histogram) -> Histogram {
+        match self.handle(series, || Handle::Histogram(register())) {
+            Handle::Histogram(h) => h,
+            _ => Histogram::noop(),
+        }
+    }
+
     /// One HTTP exchange on a webhook path.
     pub fn record_http(&self, path: &'static str, code: u16, elapsed: Duration) {
-        self.with(|| {
-            counter!(REQUESTS_TOTAL, "webhook" => path, "code" => code.to_string()).increment(1);
-            histogram!(LATENCY, "webhook" => path).record(elapsed.as_secs_f64());
-        });
+        self.counter(
+            Series::Requests(path, code),
+            || counter!(REQUESTS_TOTAL, "webhook" => path, "code" => code.to_string()),
+        )
+        .increment(1);
+        self.histogram(
+            Series::Latency(path),
+            || histogram!(LATENCY, "webhook" => path),
+        )
+        .record(elapsed.as_secs_f64());
     }
 
     /// Adjusts the in-flight gauge of a path.
     pub fn in_flight(&self, path: &'static str, delta: f64) {
-        self.with(|| gauge!(IN_FLIGHT, "webhook" => path).increment(delta));
+        if let Handle::Gauge(g) = self.handle(Series::InFlight(path), || {
+            Handle::Gauge(gauge!(IN_FLIGHT, "webhook" => path))
+        }) {
+            g.increment(delta);
+        }
     }
 
     /// One admission decision.
@@ -155,11 +214,15 @@ impl Metrics {
         elapsed: Duration,
     ) {
         let kind = kind_label(kind);
-        self.with(|| {
+        self.counter(Series::Admissions(path, kind, operation, allowed), || {
             counter!(ADMISSIONS, "path" => path, "kind" => kind, "operation" => operation, "allowed" => if allowed { "true" } else { "false" })
-                .increment(1);
-            histogram!(ADMISSION_LATENCY, "path" => path).record(elapsed.as_secs_f64());
-        });
+        })
+        .increment(1);
+        self.histogram(
+            Series::AdmissionLatency(path),
+            || histogram!(ADMISSION_LATENCY, "path" => path),
+        )
+        .record(elapsed.as_secs_f64());
     }
 
     /// One denial; `reason` is the Kubernetes status reason (a short fixed word, not the message).

@@ -167,3 +167,59 @@ fn go_listen_addresses() {
     assert_eq!(parse_listen_addr("0"), Ok(None));
     assert!(parse_listen_addr("nonsense").is_err());
 }
+
+fn es_with_template(data: &str) -> webhook::AdmissionRequestView {
+    let review = serde_json::json!({
+        "uid": "u1", "operation": "CREATE", "namespace": "team-a", "name": "es",
+        "kind": {"group": "external-secrets.io", "version": "v1", "kind": "ExternalSecret"},
+        "object": {
+            "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+            "metadata": {"name": "es", "namespace": "team-a"},
+            "spec": {
+                "secretStoreRef": {"name": "s", "kind": "SecretStore"},
+                "target": {"template": {"data": {"k": data}}},
+                "data": [{"secretKey": "x", "remoteRef": {"key": "k"}}]
+            }
+        }
+    });
+    serde_json::from_value(review).expect("view")
+}
+
+#[test]
+fn serve_parses_templates_with_the_controllers_delimiters() {
+    use webhook::rules::{Caches, EsoRules};
+    use webhook::{AdmissionRules, Verdict};
+    let rules_for = |args: &[&str]| {
+        let args = ServeArgs::try_parse_from(args.iter().copied()).expect("parses");
+        EsoRules::new(
+            webhook::rules_options(&args),
+            Caches::from_objects(Vec::new(), Vec::new()),
+        )
+    };
+    let denied = |rules: &EsoRules, data: &str| match rules.validate(&es_with_template(data)) {
+        Verdict::Allow { .. } => None,
+        Verdict::Deny(d) => Some(d.message),
+    };
+    let default = rules_for(&[]);
+    let custom = rules_for(&[
+        "--template-left-delimiter=[[",
+        "--template-right-delimiter=]]",
+    ]);
+    // `{{ .x` is an unclosed action for the default delimiters and plain text for `[[ ]]`;
+    // `[[ .x` is the reverse.
+    let message = denied(&default, "{{ .x").expect("unclosed {{ denied by default");
+    assert!(
+        message.contains("spec.target.template.data"),
+        "names the field: {message}"
+    );
+    assert_eq!(denied(&default, "[[ .x"), None);
+    assert_eq!(denied(&custom, "{{ .x"), None);
+    let message = denied(&custom, "[[ .x").expect("unclosed [[ denied with [[ ]]");
+    assert!(message.contains("spec.target.template.data"), "{message}");
+    assert_eq!(denied(&custom, "[[ .x | upper ]]"), None);
+    assert_eq!(default_of("template-left-delimiter").as_deref(), Some("{{"));
+    assert_eq!(
+        default_of("template-right-delimiter").as_deref(),
+        Some("}}")
+    );
+}

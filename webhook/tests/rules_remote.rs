@@ -23,6 +23,14 @@ spec:
   data: [{secretKey: k, remoteRef: {key: x}}]
 ---
 apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: many, namespace: team-a}
+spec:
+  refreshInterval: soon
+  secretStoreRef: {name: aws, kind: SecretStore}
+  target: {creationPolicy: None, deletionPolicy: Merge}
+---
+apiVersion: external-secrets.io/v1
 kind: SecretStore
 metadata: {name: team-b-role, namespace: team-a}
 spec:
@@ -166,6 +174,23 @@ async fn server_mode_prints_the_live_verdicts_like_offline_mode() {
         assert!(
             remote_text.contains(expected),
             "{expected:?} not in\n{remote_text}"
+        );
+    }
+    // A denial with several errors prints one line per error, as offline mode does (the
+    // server sends them as status.details.causes).
+    let many: Vec<&str> = remote_text
+        .lines()
+        .filter(|l| l.contains("ExternalSecret/team-a/many: ") && !l.contains(": warning: "))
+        .collect();
+    assert!(many.len() >= 3, "one line per error:\n{remote_text}");
+    for field in [
+        "spec.target.deletionPolicy: ",
+        "spec: ",
+        "spec.refreshInterval: ",
+    ] {
+        assert!(
+            many.iter().any(|l| l.contains(&format!("many: {field}"))),
+            "{field:?} has its own line:\n{remote_text}"
         );
     }
     assert!(!remote_text.contains("team-a/fine"), "{remote_text}");

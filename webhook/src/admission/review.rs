@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::rules::{AdmissionRequestView, Deny};
+use super::rules::{AdmissionRequestView, Deny, RawObjects, RawRequestView};
 
 /// The AdmissionReview versions the apiserver may send (ESO's configurations list both).
 pub const ADMISSION_V1: &str = "admission.k8s.io/v1";
@@ -100,18 +100,42 @@ fn explain_failure(
 
 /// Parses an AdmissionReview body (v1 or v1beta1).
 pub fn parse_admission_review(body: &[u8]) -> Result<AdmissionReviewRequest, ReviewError> {
+    let raw = parse_admission_review_raw(body)?;
+    let mut request = raw.request;
+    raw.objects
+        .fill(&mut request)
+        .map_err(|e| ReviewError::Malformed {
+            what: "AdmissionReview",
+            detail: e.to_string(),
+        })?;
+    Ok(AdmissionReviewRequest {
+        api_version: raw.api_version,
+        request,
+    })
+}
+
+/// An AdmissionReview whose objects are still JSON text.
+#[derive(Debug)]
+pub(crate) struct RawAdmissionReview {
+    pub api_version: &'static str,
+    /// The request without `object`/`oldObject` (they are in `objects`).
+    pub request: AdmissionRequestView,
+    pub objects: RawObjects,
+}
+
+/// [`parse_admission_review`] without building the objects' `Value` trees.
+pub(crate) fn parse_admission_review_raw(body: &[u8]) -> Result<RawAdmissionReview, ReviewError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ReviewError::Empty);
     }
-    let envelope: ReviewEnvelope<AdmissionRequestView> =
-        serde_json::from_slice(body).map_err(|e| {
-            explain_failure(
-                body,
-                &e,
-                "AdmissionReview",
-                &[ADMISSION_V1, ADMISSION_V1BETA1],
-            )
-        })?;
+    let envelope: ReviewEnvelope<RawRequestView> = serde_json::from_slice(body).map_err(|e| {
+        explain_failure(
+            body,
+            &e,
+            "AdmissionReview",
+            &[ADMISSION_V1, ADMISSION_V1BETA1],
+        )
+    })?;
     let api_version = match envelope.api_version.as_str() {
         ADMISSION_V1 => ADMISSION_V1,
         ADMISSION_V1BETA1 => ADMISSION_V1BETA1,
@@ -129,9 +153,11 @@ pub fn parse_admission_review(body: &[u8]) -> Result<AdmissionReviewRequest, Rev
     if request.uid.is_empty() {
         return Err(ReviewError::MissingUid);
     }
-    Ok(AdmissionReviewRequest {
+    let (request, objects) = request.split();
+    Ok(RawAdmissionReview {
         api_version,
         request,
+        objects,
     })
 }
 
@@ -142,6 +168,22 @@ struct StatusOut<'a> {
     #[serde(skip_serializing_if = "str::is_empty")]
     reason: &'a str,
     code: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<DetailsOut<'a>>,
+}
+
+/// `metav1.StatusDetails` with only the causes: the apiserver passes a webhook's details through
+/// to the client unchanged.
+#[derive(Debug, Serialize)]
+struct DetailsOut<'a> {
+    causes: Vec<CauseOut<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct CauseOut<'a> {
+    reason: &'static str,
+    message: &'a str,
+    field: &'a str,
 }
 
 #[derive(Debug, Serialize)]
@@ -199,6 +241,17 @@ pub fn admission_response_bytes(api_version: &str, uid: &str, answer: &Admission
                 message: &deny.message,
                 reason: deny.effective_reason(),
                 code: deny.code,
+                details: (!deny.causes.is_empty()).then(|| DetailsOut {
+                    causes: deny
+                        .causes
+                        .iter()
+                        .map(|c| CauseOut {
+                            reason: "FieldValueInvalid",
+                            message: &c.message,
+                            field: &c.path,
+                        })
+                        .collect(),
+                }),
             }),
             patch: None,
             patch_type: None,

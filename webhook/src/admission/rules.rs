@@ -6,6 +6,7 @@
 
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// group/version/kind as the apiserver sends it in `request.kind`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -98,6 +99,91 @@ pub struct AdmissionRequestView {
     pub options: Option<Value>,
 }
 
+/// [`AdmissionRequestView`] as it comes off the wire, with the objects still JSON text: the
+/// server parses a review once into this and only builds `Value` trees when the rules ask for them
+/// (see [`AdmissionRules::validate_raw`]).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RawRequestView {
+    pub uid: String,
+    pub kind: GroupVersionKind,
+    #[serde(default)]
+    pub resource: GroupVersionResource,
+    #[serde(default)]
+    pub sub_resource: Option<String>,
+    #[serde(default)]
+    pub request_kind: Option<GroupVersionKind>,
+    #[serde(default)]
+    pub request_resource: Option<GroupVersionResource>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    pub operation: Operation,
+    #[serde(default)]
+    pub user_info: UserInfo,
+    #[serde(default)]
+    pub object: Option<Box<RawValue>>,
+    #[serde(default)]
+    pub old_object: Option<Box<RawValue>>,
+    #[serde(default)]
+    pub dry_run: Option<bool>,
+    #[serde(default)]
+    pub options: Option<Value>,
+}
+
+impl RawRequestView {
+    /// The view without its objects, and the objects' text.
+    pub(crate) fn split(self) -> (AdmissionRequestView, RawObjects) {
+        let view = AdmissionRequestView {
+            uid: self.uid,
+            kind: self.kind,
+            resource: self.resource,
+            sub_resource: self.sub_resource,
+            request_kind: self.request_kind,
+            request_resource: self.request_resource,
+            name: self.name,
+            namespace: self.namespace,
+            operation: self.operation,
+            user_info: self.user_info,
+            object: None,
+            old_object: None,
+            dry_run: self.dry_run,
+            options: self.options,
+        };
+        (
+            view,
+            RawObjects {
+                object: self.object,
+                old_object: self.old_object,
+            },
+        )
+    }
+}
+
+/// `object` and `oldObject` of a request, unparsed.
+#[derive(Debug, Default)]
+pub(crate) struct RawObjects {
+    pub object: Option<Box<RawValue>>,
+    pub old_object: Option<Box<RawValue>>,
+}
+
+impl RawObjects {
+    /// Parses the objects into `view` (they were valid JSON when the review was read, so this
+    /// only fails on nesting deeper than serde_json's recursion limit, reported like a parse
+    /// failure of the review).
+    pub(crate) fn fill(self, view: &mut AdmissionRequestView) -> Result<(), serde_json::Error> {
+        let parse = |raw: Option<Box<RawValue>>| -> Result<Option<Value>, serde_json::Error> {
+            raw.map(|r| serde_json::from_str::<Value>(r.get()))
+                .transpose()
+                .map(|v| v.filter(|v| !v.is_null()))
+        };
+        view.object = parse(self.object)?;
+        view.old_object = parse(self.old_object)?;
+        Ok(())
+    }
+}
+
 impl AdmissionRequestView {
     /// The namespace, or "" for cluster-scoped objects.
     pub fn namespace(&self) -> &str {
@@ -123,6 +209,9 @@ pub struct Deny {
     pub code: u16,
     pub reason: Option<String>,
     pub warnings: Vec<String>,
+    /// One entry per rejected field, sent as `status.details.causes` so clients (and
+    /// `webhook validate --server`) get the errors without splitting `message`.
+    pub causes: Vec<shared::validation::FieldError>,
 }
 
 impl Deny {
@@ -138,7 +227,14 @@ impl Deny {
             code,
             reason: None,
             warnings: Vec::new(),
+            causes: Vec::new(),
         }
+    }
+
+    /// Adds the individual field errors the message joins.
+    pub fn with_causes(mut self, causes: Vec<shared::validation::FieldError>) -> Self {
+        self.causes = causes;
+        self
     }
 
     /// Adds warnings shown to the client alongside the denial.
@@ -192,6 +288,15 @@ impl Verdict {
 pub trait AdmissionRules: Send + Sync + 'static {
     /// Decides whether the request is admitted.
     fn validate(&self, req: &AdmissionRequestView) -> Verdict;
+
+    /// Decides with `req.object` still JSON text (`req.object` and `req.old_object` are `None`
+    /// here): rules that can decode the text directly save building a `Value` tree per request.
+    /// `None` (the default) makes the server parse the objects and call [`Self::validate`]; an
+    /// implementation must answer exactly as `validate` would.
+    fn validate_raw(&self, req: &AdmissionRequestView, object: &RawValue) -> Option<Verdict> {
+        let _ = (req, object);
+        None
+    }
 
     /// Returns the JSON patch to apply to `req.object` (empty = no change).
     fn mutate(&self, req: &AdmissionRequestView) -> Result<Vec<json_patch::PatchOperation>, Deny>;

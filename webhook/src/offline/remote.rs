@@ -129,15 +129,7 @@ impl Remote {
                     .unwrap_or_default(),
             };
             if response["allowed"] != Value::Bool(true) {
-                let message = response["status"]["message"]
-                    .as_str()
-                    .unwrap_or("denied without a message");
-                // The denial is `path: message[; path: message]`; the first path labels the line.
-                let (path, message) = message.split_once(": ").unwrap_or(("(object)", message));
-                outcome.errors.push(FieldError {
-                    path: path.to_owned(),
-                    message: message.to_owned(),
-                });
+                outcome.errors = denial_errors(&response["status"]);
             }
             let meta = |f: &str| o.pointer(&format!("/metadata/{f}")).and_then(Value::as_str);
             let name = meta("name").unwrap_or("<unnamed>");
@@ -154,6 +146,33 @@ impl Remote {
         }
         Ok(reports)
     }
+}
+
+/// The field errors of a denial: `status.details.causes` when the webhook sent them (ours does,
+/// one per error), else the message as one error labelled by its leading field path.
+fn denial_errors(status: &Value) -> Vec<FieldError> {
+    let causes: Vec<FieldError> = status["details"]["causes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| {
+            Some(FieldError {
+                path: c["field"].as_str()?.to_owned(),
+                message: c["message"].as_str()?.to_owned(),
+            })
+        })
+        .collect();
+    if !causes.is_empty() {
+        return causes;
+    }
+    let message = status["message"]
+        .as_str()
+        .unwrap_or("denied without a message");
+    let (path, message) = message.split_once(": ").unwrap_or(("(object)", message));
+    vec![FieldError {
+        path: path.to_owned(),
+        message: message.to_owned(),
+    }]
 }
 
 fn review_for(uid: &str, object: &Value) -> Value {

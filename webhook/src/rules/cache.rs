@@ -2,7 +2,8 @@
 //! namespace policy) and ClusterSecretStores (ExternalSecrets and PushSecrets referencing one
 //! inherit its role/provider checks). Admission never GETs anything per request.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Namespace;
@@ -11,6 +12,7 @@ use kube::runtime::reflector::{self, ObjectRef, Store, store::Writer};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::Value;
 use shared::api::v1::ClusterSecretStore;
+use shared::policy::{KEY_ANNOTATION, NamespacePolicy, ROLE_ANNOTATION};
 
 use crate::health::ReadyFlag;
 
@@ -23,6 +25,37 @@ pub struct Caches {
     namespaces: Store<PartialObjectMeta<Namespace>>,
     stores: Store<DynamicObject>,
     store_resource: ApiResource,
+    policies: Arc<Mutex<HashMap<String, CachedPolicy>>>,
+    decoded_stores: Arc<Mutex<HashMap<String, CachedStore>>>,
+}
+
+/// Policies and decoded stores are kept for at most this many namespaces / stores; past it the
+/// memo starts over (it is only a memo: everything is rebuilt from the reflector on a miss).
+const MEMO_LIMIT: usize = 1024;
+
+/// A compiled policy, valid while the namespace's two annotations are what it was built from.
+struct CachedPolicy {
+    roles: Option<String>,
+    keys: Option<String>,
+    require: bool,
+    policy: NamespacePolicy,
+}
+
+/// A typed ClusterSecretStore, valid while the cached object keeps this uid and resourceVersion.
+struct CachedStore {
+    uid: Option<String>,
+    resource_version: Option<String>,
+    store: ClusterSecretStore,
+}
+
+fn memo_insert<V>(memo: &Mutex<HashMap<String, V>>, key: &str, value: V) {
+    let mut memo = memo
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if memo.len() >= MEMO_LIMIT && !memo.contains_key(key) {
+        memo.clear();
+    }
+    memo.insert(key.to_owned(), value);
 }
 
 impl std::fmt::Debug for Caches {
@@ -66,6 +99,8 @@ impl Caches {
             namespaces: ns_writer.as_reader(),
             stores: css_writer.as_reader(),
             store_resource: css_resource(),
+            policies: Arc::default(),
+            decoded_stores: Arc::default(),
         }
     }
 
@@ -77,6 +112,8 @@ impl Caches {
             namespaces: ns_writer.as_reader(),
             stores: css_writer.as_reader(),
             store_resource: css_resource(),
+            policies: Arc::default(),
+            decoded_stores: Arc::default(),
         };
         // `Api<PartialObjectMeta<_>>` makes metadata-only requests: annotations are all we need.
         let ns_api: Api<PartialObjectMeta<Namespace>> = Api::all(client.clone());
@@ -110,12 +147,78 @@ impl Caches {
             .map(|ns| ns.metadata.annotations.clone().unwrap_or_default())
     }
 
+    /// The policy of `namespace` from its annotations, or `None` when the namespace is not in
+    /// the cache. Compiled once per annotation value, not per request.
+    pub fn namespace_policy(&self, namespace: &str, require: bool) -> Option<NamespacePolicy> {
+        let ns = self.namespaces.get(&ObjectRef::new(namespace))?;
+        let annotation = |key: &str| {
+            ns.metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(key))
+                .cloned()
+        };
+        let (roles, keys) = (annotation(ROLE_ANNOTATION), annotation(KEY_ANNOTATION));
+        if let Some(hit) = self
+            .policies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(namespace)
+            .filter(|c| c.roles == roles && c.keys == keys && c.require == require)
+        {
+            return Some(hit.policy.clone());
+        }
+        let mut annotations = BTreeMap::new();
+        annotations.extend(roles.clone().map(|v| (ROLE_ANNOTATION.to_owned(), v)));
+        annotations.extend(keys.clone().map(|v| (KEY_ANNOTATION.to_owned(), v)));
+        let policy = NamespacePolicy::from_annotations(namespace, &annotations, require);
+        memo_insert(
+            &self.policies,
+            namespace,
+            CachedPolicy {
+                roles,
+                keys,
+                require,
+                policy: policy.clone(),
+            },
+        );
+        Some(policy)
+    }
+
     /// The cached ClusterSecretStore `name`, decoded; `None` when absent or not decodable.
+    /// Decoded once per resourceVersion.
     pub fn cluster_secret_store(&self, name: &str) -> Option<ClusterSecretStore> {
         let obj = self
             .stores
             .get(&ObjectRef::new_with(name, self.store_resource.clone()))?;
-        let mut value = serde_json::to_value(&*obj).ok()?;
+        let (uid, rv) = (&obj.metadata.uid, &obj.metadata.resource_version);
+        if rv.is_some()
+            && let Some(hit) = self
+                .decoded_stores
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(name)
+                .filter(|c| &c.uid == uid && &c.resource_version == rv)
+        {
+            return Some(hit.store.clone());
+        }
+        let store = self.decode_store(&obj)?;
+        if rv.is_some() {
+            memo_insert(
+                &self.decoded_stores,
+                name,
+                CachedStore {
+                    uid: uid.clone(),
+                    resource_version: rv.clone(),
+                    store: store.clone(),
+                },
+            );
+        }
+        Some(store)
+    }
+
+    fn decode_store(&self, obj: &DynamicObject) -> Option<ClusterSecretStore> {
+        let mut value = serde_json::to_value(obj).ok()?;
         // List items may arrive without apiVersion/kind; the typed form wants them.
         if let Value::Object(map) = &mut value {
             map.insert(

@@ -3,9 +3,10 @@
 
 mod cache;
 
+use serde::Deserialize as _;
 use serde_json::Value;
-use shared::policy::NamespacePolicy;
-use shared::validation::{Outcome, ValidationContext, handles, validate};
+use serde_json::value::RawValue;
+use shared::validation::{Outcome, ValidationContext, handles, validate, validate_text};
 
 use crate::admission::{AdmissionRequestView, AdmissionRules, Deny, Operation, Verdict};
 
@@ -72,21 +73,31 @@ impl EsoRules {
             }
             obj = &obj_with_ns;
         }
+        self.with_context(namespace, |ctx| validate(obj, ctx))
+    }
+
+    /// [`Self::validate_object`] on the object's JSON text (the admission hot path: the typed
+    /// form is decoded straight from the text). `namespace` is the object's namespace, or the
+    /// request's when the object names none.
+    pub fn validate_object_text(&self, text: &str, namespace: &str) -> Outcome {
+        self.with_context(namespace, |ctx| validate_text(text, namespace, ctx))
+    }
+
+    /// Runs `check` with the namespace policy and ClusterSecretStore lookups of `namespace`.
+    fn with_context(
+        &self,
+        namespace: &str,
+        check: impl FnOnce(&ValidationContext<'_>) -> Outcome,
+    ) -> Outcome {
         let mut unknown_namespace = false;
         let namespace_policy = if namespace.is_empty() {
             None
         } else {
-            match self.caches.namespace_annotations(namespace) {
-                Some(annotations) => Some(NamespacePolicy::from_annotations(
-                    namespace,
-                    &annotations,
-                    self.opts.require_namespace_policy,
-                )),
-                None => {
-                    unknown_namespace = true;
-                    None
-                }
-            }
+            let policy = self
+                .caches
+                .namespace_policy(namespace, self.opts.require_namespace_policy);
+            unknown_namespace = policy.is_none();
+            policy
         };
         let lookup = |name: &str| self.caches.cluster_secret_store(name);
         let ctx = ValidationContext {
@@ -97,7 +108,7 @@ impl EsoRules {
             right_delim: self.opts.right_delim.clone(),
             strict: false,
         };
-        let mut outcome = validate(obj, &ctx);
+        let mut outcome = check(&ctx);
         if unknown_namespace && self.opts.require_namespace_policy {
             outcome.errors.insert(
                 0,
@@ -113,13 +124,68 @@ impl EsoRules {
         }
         outcome
     }
+
+    /// CREATE/UPDATE of an object of ours that is not being deleted; otherwise the allow
+    /// verdict both validate paths give without looking further.
+    fn skipped(req: &AdmissionRequestView) -> bool {
+        !matches!(req.operation, Operation::Create | Operation::Update)
+            || req.sub_resource.as_deref().is_some_and(|s| !s.is_empty())
+    }
+
+    fn verdict(req: &AdmissionRequestView, outcome: Outcome) -> Verdict {
+        tracing::debug!(
+            kind = %req.kind.kind,
+            namespace = %req.namespace(),
+            name = %req.name(),
+            operation = req.operation.as_str(),
+            errors = outcome.errors.len(),
+            warnings = outcome.warnings.len(),
+            "validated"
+        );
+        if outcome.allowed() {
+            Verdict::Allow {
+                warnings: outcome.warnings,
+            }
+        } else {
+            Verdict::Deny(
+                Deny::forbidden(outcome.denial_message())
+                    .with_warnings(outcome.warnings)
+                    .with_causes(outcome.errors),
+            )
+        }
+    }
+}
+
+/// What the rules look at before validating: which kind, which namespace, whether it is being
+/// deleted. Decoded from the object's text, skipping everything else.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Head<'a> {
+    #[serde(borrow)]
+    api_version: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    #[serde(default, borrow)]
+    metadata: HeadMeta<'a>,
+}
+
+#[derive(Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HeadMeta<'a> {
+    #[serde(default, borrow)]
+    namespace: Option<std::borrow::Cow<'a, str>>,
+    /// Present at all (even `null`), as `pointer("/metadata/deletionTimestamp")` sees it.
+    #[serde(default, deserialize_with = "present")]
+    deletion_timestamp: bool,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(d).map(|_| true)
 }
 
 impl AdmissionRules for EsoRules {
     fn validate(&self, req: &AdmissionRequestView) -> Verdict {
-        if !matches!(req.operation, Operation::Create | Operation::Update)
-            || req.sub_resource.as_deref().is_some_and(|s| !s.is_empty())
-        {
+        if Self::skipped(req) {
             return Verdict::allow();
         }
         let Some(obj) = req.object.as_ref() else {
@@ -135,23 +201,29 @@ impl AdmissionRules for EsoRules {
         {
             return Verdict::allow();
         }
-        let outcome = self.validate_object(obj, req.namespace());
-        tracing::debug!(
-            kind = %req.kind.kind,
-            namespace = %req.namespace(),
-            name = %req.name(),
-            operation = req.operation.as_str(),
-            errors = outcome.errors.len(),
-            warnings = outcome.warnings.len(),
-            "validated"
-        );
-        if outcome.allowed() {
-            Verdict::Allow {
-                warnings: outcome.warnings,
-            }
-        } else {
-            Verdict::Deny(Deny::forbidden(outcome.denial_message()).with_warnings(outcome.warnings))
+        Self::verdict(req, self.validate_object(obj, req.namespace()))
+    }
+
+    fn validate_raw(&self, req: &AdmissionRequestView, object: &RawValue) -> Option<Verdict> {
+        if Self::skipped(req) {
+            return Some(Verdict::allow());
         }
+        // Anything unusual (not an object, apiVersion not a string, ...) takes the Value path.
+        let head: Head<'_> = serde_json::from_str(object.get()).ok()?;
+        if !handles(&head.api_version, &head.kind) {
+            return Some(Verdict::allow());
+        }
+        if req.operation == Operation::Update && head.metadata.deletion_timestamp {
+            return Some(Verdict::allow());
+        }
+        let namespace = match head.metadata.namespace.as_deref() {
+            None | Some("") => req.namespace(),
+            Some(ns) => ns,
+        };
+        Some(Self::verdict(
+            req,
+            self.validate_object_text(object.get(), namespace),
+        ))
     }
 
     fn mutate(&self, req: &AdmissionRequestView) -> Result<Vec<json_patch::PatchOperation>, Deny> {
