@@ -179,6 +179,12 @@ impl Context {
         synced.insert(key.to_string(), (version, at));
     }
 
+    /// Whether this process has recorded a sync of `key`.
+    pub fn has_synced(&self, key: &str) -> bool {
+        let synced = self.synced.lock().unwrap_or_else(|p| p.into_inner());
+        synced.contains_key(key)
+    }
+
     /// Forgets what [`Context::remember_sync`] recorded (object deleted).
     pub fn forget_sync(&self, key: &str) {
         let mut synced = self.synced.lock().unwrap_or_else(|p| p.into_inner());

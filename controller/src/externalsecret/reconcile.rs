@@ -255,11 +255,11 @@ struct Outcome<'a> {
 }
 
 /// Writes the status, but only when something a user can see changed: an idle refresh that
-/// finds the Secret up to date costs no API write. `refreshTime` is therefore the last time a
-/// sync changed the Secret or the status (ESO bumps it on every refresh, which costs one write
-/// per ExternalSecret and interval); when the next periodic refresh is due is tracked in memory
-/// ([`Context::remember_sync`]), and after a restart an ExternalSecret whose `refreshTime` is
-/// older than its interval is refreshed once right away.
+/// finds the Secret up to date costs no API write. `refreshTime` therefore means the last time
+/// a sync changed the Secret or the status, or the first sync by this controller process (a
+/// takeover or restart records that the new process verified the Secret). ESO bumps it on every
+/// refresh, which costs one write per ExternalSecret and interval. When the next periodic
+/// refresh is due is tracked in memory ([`Context::remember_sync`]).
 async fn write_status(
     es: &ExternalSecret,
     ctx: &Context,
@@ -280,7 +280,8 @@ async fn write_status(
         });
     }
     if outcome.synced {
-        if outcome.written || status != old || old.refresh_time.is_none() {
+        let first = !ctx.has_synced(&key_of(es));
+        if outcome.written || status != old || old.refresh_time.is_none() || first {
             status.refresh_time = Some(to_k8s(now));
         }
         ctx.remember_sync(
