@@ -97,6 +97,8 @@ pub struct Context {
     pub secrets: Store<Secret>,
     /// Cache of Namespaces (policy annotations).
     pub namespaces: Store<Namespace>,
+    /// The cached Secrets by their created-by label.
+    pub created_by: Arc<crate::externalsecret::targets::CreatedByIndex>,
     /// Consecutive failures per object, for the error backoff.
     failures: Mutex<HashMap<String, u32>>,
     /// Last successful sync per object (syncedResourceVersion, refreshTime) as written by this
@@ -113,6 +115,7 @@ impl Context {
         stores: Arc<dyn StoreAccess>,
         secrets: Store<Secret>,
         namespaces: Store<Namespace>,
+        created_by: Arc<crate::externalsecret::targets::CreatedByIndex>,
     ) -> Self {
         let recorder = Recorder::new(
             client.clone(),
@@ -128,6 +131,7 @@ impl Context {
             recorder,
             secrets,
             namespaces,
+            created_by,
             failures: Mutex::new(HashMap::new()),
             synced: Mutex::new(HashMap::new()),
         }

@@ -15,7 +15,7 @@ use shared::api::v1::ExternalSecret;
 use tokio::sync::watch;
 
 use super::reconcile::{error_policy, reconcile};
-use super::targets::TargetIndex;
+use super::targets::{CreatedByIndex, TargetIndex};
 use crate::context::{Config, Context, StoreAccess};
 use crate::secrets::{LABEL_MANAGED, LABEL_MANAGED_VALUE};
 
@@ -75,17 +75,25 @@ pub async fn run(
         observed.observe(&event);
         event
     })
+    // Nothing reads an ExternalSecret's managedFields; they are a good part of its size.
+    .modify(|es| es.metadata.managed_fields = None)
     .reflect(es_writer)
     .applied_objects()
     .predicate_filter(es_predicate, Default::default());
 
     let (secret_reader, secret_writer) = reflector::store::<Secret>();
     let managed = format!("{LABEL_MANAGED}={LABEL_MANAGED_VALUE}");
+    let created_by = Arc::new(CreatedByIndex::default());
+    let observed = created_by.clone();
     let secret_stream = watcher(
         api_for::<Secret>(&client, ns.as_deref()),
         watcher::Config::default().labels(&managed),
     )
     .default_backoff()
+    .map_ok(move |event| {
+        observed.observe(&event);
+        event
+    })
     .reflect(secret_writer)
     .touched_objects();
 
@@ -108,6 +116,7 @@ pub async fn run(
         stores,
         secret_reader,
         ns_reader,
+        created_by,
     ));
     Controller::for_stream(es_stream, es_reader)
         .with_config(controller::Config::default().concurrency(concurrency))

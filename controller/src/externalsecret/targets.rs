@@ -1,23 +1,28 @@
-//! Which ExternalSecrets write which target Secret. The Secret watch maps every Secret event
-//! to its ExternalSecrets through this index: scanning all ExternalSecrets per Secret event
-//! made a cold sync of N objects cost O(N²).
+//! Objects by a derived key within their namespace, kept current from watch events: which
+//! ExternalSecrets write a target Secret (the Secret watch maps every Secret event through it;
+//! scanning all ExternalSecrets per event made a cold sync of N objects cost O(N²)), and which
+//! Secrets carry an ExternalSecret's created-by label (orphan cleanup, without a list request
+//! per created Secret).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
-use kube::ResourceExt;
+use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
+use kube::{Resource, ResourceExt};
 use shared::api::v1::ExternalSecret;
+
+use crate::secrets::LABEL_CREATED_BY;
 
 /// `(namespace, name)`.
 type Name = (String, String);
 
 #[derive(Default)]
 struct Inner {
-    /// ExternalSecret → its target (same namespace).
+    /// Object → its key (same namespace).
     target_of: HashMap<Name, String>,
-    /// Target Secret → the ExternalSecrets naming it.
+    /// (namespace, key) → the objects with that key.
     writers: HashMap<Name, BTreeSet<String>>,
     /// A relist in progress: the new content, swapped in when it completes.
     relist: Option<HashMap<Name, String>>,
@@ -46,34 +51,59 @@ impl Inner {
     }
 }
 
-/// Target Secret → ExternalSecrets, kept current from the ExternalSecret watch events.
-#[derive(Default)]
-pub struct TargetIndex {
+/// Objects of kind `K` by a key derived from each (`None`: not indexed).
+pub struct KeyIndex<K> {
     inner: Mutex<Inner>,
+    key: fn(&K) -> Option<String>,
 }
 
-fn name_of(es: &ExternalSecret) -> Name {
-    (es.namespace().unwrap_or_default(), es.name_any())
+/// Target Secret name → the ExternalSecrets writing it.
+pub type TargetIndex = KeyIndex<ExternalSecret>;
+/// created-by label value → the Secrets carrying it.
+pub type CreatedByIndex = KeyIndex<Secret>;
+
+impl Default for TargetIndex {
+    fn default() -> Self {
+        KeyIndex::new(|es| es.target_name().map(str::to_string))
+    }
 }
 
-impl TargetIndex {
+impl Default for CreatedByIndex {
+    fn default() -> Self {
+        KeyIndex::new(|s| s.labels().get(LABEL_CREATED_BY).cloned())
+    }
+}
+
+fn name_of<K: Resource>(obj: &K) -> Name {
+    (obj.namespace().unwrap_or_default(), obj.name_any())
+}
+
+impl<K: Resource<DynamicType = ()>> KeyIndex<K> {
+    /// An empty index keyed by `key`.
+    pub fn new(key: fn(&K) -> Option<String>) -> Self {
+        KeyIndex {
+            inner: Mutex::default(),
+            key,
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Applies one watch event.
-    pub fn observe(&self, event: &watcher::Event<ExternalSecret>) {
+    pub fn observe(&self, event: &watcher::Event<K>) {
         let mut inner = self.lock();
         match event {
-            watcher::Event::Apply(es) => match es.target_name() {
-                Some(t) => inner.link(name_of(es), t.to_string()),
-                None => inner.unlink(&name_of(es)),
+            watcher::Event::Apply(obj) => match (self.key)(obj) {
+                Some(k) => inner.link(name_of(obj), k),
+                None => inner.unlink(&name_of(obj)),
             },
-            watcher::Event::Delete(es) => inner.unlink(&name_of(es)),
+            watcher::Event::Delete(obj) => inner.unlink(&name_of(obj)),
             watcher::Event::Init => inner.relist = Some(HashMap::new()),
-            watcher::Event::InitApply(es) => {
-                if let (Some(relist), Some(t)) = (inner.relist.as_mut(), es.target_name()) {
-                    relist.insert(name_of(es), t.to_string());
+            watcher::Event::InitApply(obj) => {
+                if let (Some(relist), Some(k)) = (inner.relist.as_mut(), (self.key)(obj)) {
+                    relist.insert(name_of(obj), k);
                 }
             }
             watcher::Event::InitDone => {
@@ -82,23 +112,30 @@ impl TargetIndex {
                 };
                 inner.target_of.clear();
                 inner.writers.clear();
-                for (es, target) in fresh {
-                    inner.link(es, target);
+                for (obj, k) in fresh {
+                    inner.link(obj, k);
                 }
             }
         }
     }
 
-    /// The ExternalSecrets whose target is Secret `namespace/name`.
-    pub fn writers(&self, namespace: &str, name: &str) -> Vec<ObjectRef<ExternalSecret>> {
+    /// The objects in `namespace` whose key is `key`.
+    pub fn get(&self, namespace: &str, key: &str) -> Vec<ObjectRef<K>> {
         let inner = self.lock();
         inner
             .writers
-            .get(&(namespace.to_string(), name.to_string()))
+            .get(&(namespace.to_string(), key.to_string()))
             .into_iter()
             .flatten()
-            .map(|es| ObjectRef::new(es).within(namespace))
+            .map(|name| ObjectRef::new(name).within(namespace))
             .collect()
+    }
+}
+
+impl TargetIndex {
+    /// The ExternalSecrets whose target is Secret `namespace/name`.
+    pub fn writers(&self, namespace: &str, name: &str) -> Vec<ObjectRef<ExternalSecret>> {
+        self.get(namespace, name)
     }
 }
 
@@ -149,5 +186,27 @@ mod tests {
         assert_eq!(names(idx.writers("ns", "shared")), ["d"]);
         assert!(idx.writers("ns", "renamed").is_empty());
         assert!(idx.writers("ns", "c").is_empty());
+    }
+
+    #[test]
+    fn finds_secrets_by_created_by_label() {
+        let secret = |name: &str, label: Option<&str>| -> Secret {
+            let mut meta = json!({"name": name, "namespace": "ns"});
+            if let Some(l) = label {
+                meta["labels"] = json!({LABEL_CREATED_BY: l});
+            }
+            serde_json::from_value(json!({"metadata": meta})).expect("valid Secret")
+        };
+        let idx = CreatedByIndex::default();
+        idx.observe(&watcher::Event::Apply(secret("old", Some("h1"))));
+        idx.observe(&watcher::Event::Apply(secret("new", Some("h1"))));
+        idx.observe(&watcher::Event::Apply(secret("plain", None)));
+        let names = |refs: Vec<ObjectRef<Secret>>| -> Vec<String> {
+            refs.into_iter().map(|r| r.name).collect()
+        };
+        assert_eq!(names(idx.get("ns", "h1")), ["new", "old"]);
+        // The label removed: no longer found.
+        idx.observe(&watcher::Event::Apply(secret("old", None)));
+        assert_eq!(names(idx.get("ns", "h1")), ["new"]);
     }
 }

@@ -175,10 +175,20 @@ impl Store {
 
     /// Objects of one storage resource (optionally one namespace), ordered by namespace/name.
     pub fn list(&self, storage: &str, ns: Option<&str>) -> Vec<Value> {
+        self.list_where(storage, ns, |_| true)
+    }
+
+    /// Like [`Store::list`], copying only the objects `keep` accepts (selector lists).
+    pub fn list_where(
+        &self,
+        storage: &str,
+        ns: Option<&str>,
+        keep: impl Fn(&Value) -> bool,
+    ) -> Vec<Value> {
         self.objects
             .range((storage.to_string(), String::new(), String::new())..)
             .take_while(|((s, _, _), _)| s == storage)
-            .filter(|((_, n, _), _)| ns.is_none_or(|ns| ns == n))
+            .filter(|((_, n, _), v)| ns.is_none_or(|ns| ns == n) && keep(v))
             .map(|(_, v)| v.clone())
             .collect()
     }
@@ -195,8 +205,19 @@ impl Store {
 
     /// The objects as they were at `rv` (replayed from the history).
     pub fn list_at(&self, storage: &str, ns: Option<&str>, rv: u64) -> Vec<Value> {
+        self.list_at_where(storage, ns, rv, |_| true)
+    }
+
+    /// Like [`Store::list_at`], copying only the objects `keep` accepts.
+    pub fn list_at_where(
+        &self,
+        storage: &str,
+        ns: Option<&str>,
+        rv: u64,
+        keep: impl Fn(&Value) -> bool,
+    ) -> Vec<Value> {
         if rv >= self.rv {
-            return self.list(storage, ns);
+            return self.list_where(storage, ns, keep);
         }
         // Replay by reference and clone only what survives: paginated lists replay once per page.
         let mut m: BTreeMap<&Key, &Value> = BTreeMap::new();
@@ -213,7 +234,7 @@ impl Store {
                 }
             }
         }
-        m.into_values().cloned().collect()
+        m.into_values().filter(|v| keep(v)).cloned().collect()
     }
 
     /// Changes after `rv` (exclusive).
