@@ -53,7 +53,7 @@ pub fn set_condition(status: &mut ExternalSecretStatus, cond: &Cond<'_>, now: Ti
     };
     // Like ESO: an identical condition stays where it is, so the status compares equal and
     // nothing is written.
-    if conditions.iter().any(|c| *c == new) {
+    if conditions.contains(&new) {
         return;
     }
     conditions.retain(|c| c.type_ != cond.type_);
