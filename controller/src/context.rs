@@ -97,6 +97,8 @@ pub struct Context {
     pub secrets: Store<Secret>,
     /// Cache of Namespaces (policy annotations).
     pub namespaces: Store<Namespace>,
+    /// The cached Secrets by their created-by label.
+    pub created_by: Arc<crate::externalsecret::targets::CreatedByIndex>,
     /// Consecutive failures per object, for the error backoff.
     failures: Mutex<HashMap<String, u32>>,
     /// Last successful sync per object (syncedResourceVersion, refreshTime) as written by this
@@ -113,6 +115,7 @@ impl Context {
         stores: Arc<dyn StoreAccess>,
         secrets: Store<Secret>,
         namespaces: Store<Namespace>,
+        created_by: Arc<crate::externalsecret::targets::CreatedByIndex>,
     ) -> Self {
         let recorder = Recorder::new(
             client.clone(),
@@ -128,6 +131,7 @@ impl Context {
             recorder,
             secrets,
             namespaces,
+            created_by,
             failures: Mutex::new(HashMap::new()),
             synced: Mutex::new(HashMap::new()),
         }
@@ -177,6 +181,12 @@ impl Context {
     ) {
         let mut synced = self.synced.lock().unwrap_or_else(|p| p.into_inner());
         synced.insert(key.to_string(), (version, at));
+    }
+
+    /// Whether this process has recorded a sync of `key`.
+    pub fn has_synced(&self, key: &str) -> bool {
+        let synced = self.synced.lock().unwrap_or_else(|p| p.into_inner());
+        synced.contains_key(key)
     }
 
     /// Forgets what [`Context::remember_sync`] recorded (object deleted).

@@ -1,185 +1,148 @@
-//! Controller benchmark: N ExternalSecrets on the Fake provider in the simulator. Prints time to
-//! all-Ready, peak RSS, provider calls and API writes for the cold sync and for one idle refresh
-//! cycle. Never asserts. Run through `hack/bench-controller.sh`.
+//! Controller benchmark: N ExternalSecrets on the Fake provider in the simulator. The real
+//! `controller run` binary runs as a child process against the simulator's kubeconfig, so its
+//! peak RSS is its own (read from `/proc/<pid>/status`), provider calls come from its `/metrics`
+//! and API writes from the simulator's counters. Prints time to all-Ready, peak RSS, provider
+//! calls and API writes for the cold sync and for one idle refresh cycle. Never asserts. Run
+//! through `hack/bench-controller.sh`.
 //!
-//! Usage: bench_controller [N] [REFRESH_SECONDS] [CONCURRENT]
+//! Usage: bench_controller N REFRESH_SECONDS CONCURRENT KEYS [CONTROLLER_BIN]
+//! (KEYS distinct remote keys, ExternalSecret i reads key i % KEYS).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use controller::context::{Config, IndexedStores, StoreAccess};
-use controller::externalsecret::data::SourceError;
-use controller::provider::async_trait;
-use controller::provider::{ProviderError, SecretMap, SecretsClient, ValidationResult};
-use controller::stores::{ClientCache, StoreIndex};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{ListParams, PostParams};
-use kube::{Api, Client};
-use serde_json::json;
-use shared::api::v1::{
-    ExternalSecret, ExternalSecretDataRemoteRef, ExternalSecretFind, SecretStore, SecretStoreRef,
-};
-use shared::secret_value::SecretValue;
-use tests::sim::Sim;
+use kube::Api;
+use kube::api::PostParams;
+use serde_json::{Value, json};
+use shared::api::v1::{ExternalSecret, SecretStore};
+use tests::sim::{Counters, Sim};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Counts every provider read.
-struct Counting {
-    inner: Arc<dyn SecretsClient>,
-    calls: Arc<AtomicU64>,
+const NS: &str = "bench";
+const ES_STORAGE: &str = "externalsecrets.external-secrets.io";
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
-#[async_trait]
-impl SecretsClient for Counting {
-    async fn get_secret(
-        &self,
-        r: &ExternalSecretDataRemoteRef,
-    ) -> Result<SecretValue, ProviderError> {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        self.inner.get_secret(r).await
-    }
-    async fn get_secret_map(
-        &self,
-        r: &ExternalSecretDataRemoteRef,
-    ) -> Result<SecretMap, ProviderError> {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        self.inner.get_secret_map(r).await
-    }
-    async fn get_all_secrets(&self, f: &ExternalSecretFind) -> Result<SecretMap, ProviderError> {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        self.inner.get_all_secrets(f).await
-    }
-    async fn validate(&self) -> Result<ValidationResult, ProviderError> {
-        self.inner.validate().await
-    }
-}
-
-struct CountingStores {
-    inner: IndexedStores,
-    calls: Arc<AtomicU64>,
-}
-
-#[async_trait]
-impl StoreAccess for CountingStores {
-    async fn client(
-        &self,
-        store: &SecretStoreRef,
-        ns: &str,
-    ) -> Result<Arc<dyn SecretsClient>, SourceError> {
-        let inner = self.inner.client(store, ns).await?;
-        Ok(Arc::new(Counting {
-            inner,
-            calls: self.calls.clone(),
-        }))
-    }
-    async fn is_foreign(&self, store: &SecretStoreRef, ns: &str) -> bool {
-        self.inner.is_foreign(store, ns).await
-    }
-}
-
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-async fn count_ready(api: &Api<ExternalSecret>, after: Option<&str>) -> usize {
-    let Ok(list) = api.list(&ListParams::default()).await else {
-        return 0;
+/// `VmHWM` (peak) and `VmRSS` (current) of `pid`, in KiB.
+fn rss_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
     };
-    list.items
-        .iter()
-        .filter(|es| {
-            let Some(st) = es.status.as_ref() else {
-                return false;
-            };
-            let ready = st
-                .conditions
-                .iter()
-                .flatten()
-                .any(|c| c.type_ == "Ready" && c.status == "True");
-            let fresh = match after {
-                None => true,
-                Some(t) => st
-                    .refresh_time
-                    .as_ref()
-                    .is_some_and(|r| r.0.to_string().as_str() > t),
-            };
-            ready && fresh
-        })
-        .count()
+    (field("VmHWM:"), field("VmRSS:"))
 }
 
-fn report(phase: &str, took: Duration, calls: u64, sim: &Sim) {
-    let c = sim.counters();
-    let secret_writes: u64 = c
-        .writes
-        .iter()
-        .filter(|(k, _)| k.starts_with("secrets/"))
-        .map(|(_, v)| v)
-        .sum();
-    let es_writes: u64 = c
-        .writes
-        .iter()
-        .filter(|(k, _)| k.starts_with("externalsecrets"))
-        .map(|(_, v)| v)
-        .sum();
-    let requests: u64 = c.requests.values().sum();
+/// Sum of every sample of `metric` on the controller's `/metrics`.
+async fn scrape(port: u16, metric: &str) -> u64 {
+    let text = async {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+        s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .await?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).await?;
+        Ok::<_, std::io::Error>(out)
+    }
+    .await
+    .unwrap_or_default();
+    text.lines()
+        .filter(|l| {
+            l.strip_prefix(metric)
+                .is_some_and(|r| r.starts_with('{') || r.starts_with(' '))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+/// ExternalSecrets whose Ready condition is True, read from the simulator's store directly so
+/// that polling adds no API load.
+fn ready_count(sim: &Sim) -> usize {
+    sim.shared()
+        .lock()
+        .store
+        .count(ES_STORAGE, Some(NS), |es: &Value| {
+            es["status"]["conditions"].as_array().is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            })
+        })
+}
+
+fn writes_by_resource(c: &Counters) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for (k, v) in &c.writes {
+        let resource = k.split('/').next().unwrap_or("").to_string();
+        *out.entry(resource).or_default() += v;
+    }
+    out
+}
+
+struct Phase {
+    took: Duration,
+    provider_calls: u64,
+    reconciles: u64,
+    counters: Counters,
+}
+
+fn report(name: &str, p: &Phase, pid: u32) {
+    let (peak, now) = rss_kib(pid);
+    let by = writes_by_resource(&p.counters);
+    let requests: u64 = p.counters.requests.values().sum();
     println!(
-        "{phase:<14} time={:>8.2}s provider_calls={calls:>7} api_writes={:>7} (secrets={secret_writes}, externalsecrets={es_writes}) api_requests={requests:>7} peak_rss={} MiB",
-        took.as_secs_f64(),
-        c.total_writes(),
-        peak_rss_kib().map(|k| k / 1024).unwrap_or_default(),
+        "{name:<13} time={:>7.2}s provider_calls={:>6} reconciles={:>6} api_writes={:>6} {by:?} api_requests={requests:>6} controller_rss_peak={:.1}MiB now={:.1}MiB",
+        p.took.as_secs_f64(),
+        p.provider_calls,
+        p.reconciles,
+        p.counters.total_writes(),
+        peak as f64 / 1024.0,
+        now as f64 / 1024.0,
     );
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(1000);
-    let refresh: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(30);
-    let concurrent: u16 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(4);
-    println!("bench-controller: N={n} refreshInterval={refresh}s concurrent={concurrent}");
+fn controller_bin(arg: Option<&String>) -> anyhow::Result<PathBuf> {
+    if let Some(a) = arg {
+        return Ok(PathBuf::from(a));
+    }
+    // target/<profile>/examples/bench_controller → target/<profile>/controller
+    let exe = std::env::current_exe()?;
+    let dir = exe
+        .parent()
+        .and_then(|p| p.parent())
+        .ok_or_else(|| anyhow::anyhow!("no target dir"))?;
+    Ok(dir.join("controller"))
+}
 
-    let sim = Sim::start().await?;
-    sim.install_crds(&shared::api::all_crds()).await?;
-    let client: Client = sim.client();
+async fn seed(sim: &Sim, n: usize, keys: usize, refresh: u64) -> anyhow::Result<()> {
+    let client = sim.client();
     let ns: Namespace = serde_json::from_value(
-        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bench"}}),
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}),
     )?;
     Api::<Namespace>::all(client.clone())
         .create(&PostParams::default(), &ns)
         .await?;
+    let data: Vec<Value> = (0..keys)
+        .map(|k| json!({"key": format!("k{k}"), "value": format!("value-{k}")}))
+        .collect();
     let store: SecretStore = serde_json::from_value(json!({
         "apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
-        "metadata": {"name": "fake", "namespace": "bench"},
-        "spec": {"provider": {"fake": {"data": [{"key": "k", "value": "v"}]}}}
+        "metadata": {"name": "fake", "namespace": NS},
+        "spec": {"provider": {"fake": {"data": data}}}
     }))?;
-    Api::<SecretStore>::namespaced(client.clone(), "bench")
+    Api::<SecretStore>::namespaced(client.clone(), NS)
         .create(&PostParams::default(), &store)
         .await?;
-
-    let config = Config {
-        concurrent,
-        // The store reconciler is not part of this measurement: skip the Ready gate.
-        enable_flood_gate: false,
-        enable_cluster_external_secrets: false,
-        ..Config::default()
-    };
-    let (index, watches) = StoreIndex::start(client.clone(), &config.store_config()).await;
-    tokio::spawn(watches);
-    index
-        .wait_ready()
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let calls = Arc::new(AtomicU64::new(0));
-    let stores = Arc::new(CountingStores {
-        inner: IndexedStores::new(client.clone(), index, ClientCache::new()),
-        calls: calls.clone(),
-    });
-
-    let es_api: Api<ExternalSecret> = Api::namespaced(client.clone(), "bench");
+    let es_api: Api<ExternalSecret> = Api::namespaced(client.clone(), NS);
     futures::stream::iter(0..n)
         .map(|i| {
             let api = es_api.clone();
@@ -190,10 +153,10 @@ async fn main() -> anyhow::Result<()> {
                     "spec": {
                         "secretStoreRef": {"name": "fake"},
                         "refreshInterval": format!("{refresh}s"),
-                        "data": [{"secretKey": "key", "remoteRef": {"key": "k"}}]
+                        "data": [{"secretKey": "key", "remoteRef": {"key": format!("k{}", i % keys)}}]
                     }
                 }))
-                .expect("valid ExternalSecret");
+                .map_err(|e| kube::Error::Service(e.into()))?;
                 api.create(&PostParams::default(), &es).await
             }
         })
@@ -204,27 +167,69 @@ async fn main() -> anyhow::Result<()> {
             }
         })
         .await;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |i: usize, default: usize| {
+        args.get(i)
+            .and_then(|a| a.parse::<usize>().ok())
+            .unwrap_or(default)
+    };
+    let n = arg(1, 1000);
+    let refresh = arg(2, 60) as u64;
+    let concurrent = arg(3, 4);
+    let keys = arg(4, (n / 10).max(1)).max(1);
+    let bin = controller_bin(args.get(5))?;
+    println!(
+        "bench-controller: N={n} distinct_keys={keys} refreshInterval={refresh}s concurrent={concurrent} controller={}",
+        bin.display()
+    );
+
+    let sim = Sim::start().await?;
+    sim.install_crds(&shared::api::all_crds()).await?;
+    let seeding = Instant::now();
+    seed(&sim, n, keys, refresh).await?;
+    println!(
+        "  seeded {n} ExternalSecrets in {:.1}s",
+        seeding.elapsed().as_secs_f64()
+    );
     sim.reset_counters();
 
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let metrics_port = free_port()?;
+    let live_port = free_port()?;
+    let mut child = tokio::process::Command::new(&bin)
+        .args([
+            "--loglevel",
+            "warn",
+            "run",
+            "--metrics-addr",
+            &format!("127.0.0.1:{metrics_port}"),
+            "--live-addr",
+            &format!("127.0.0.1:{live_port}"),
+            "--concurrent",
+            &concurrent.to_string(),
+        ])
+        .env("KUBECONFIG", sim.kubeconfig_path())
+        .env_remove("RUST_LOG")
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = child.id().unwrap_or_default();
+
     let started = Instant::now();
-    let run = tokio::spawn(controller::run_controllers_with(
-        client.clone(),
-        config,
-        stores,
-        async move {
-            let _ = stop_rx.await;
-        },
-    ));
     let mut last_print = Instant::now();
     loop {
-        // Listing every object is itself load on the simulator: poll sparingly.
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        let ready = count_ready(&es_api, None).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if let Ok(Some(status)) = child.try_wait() {
+            anyhow::bail!("controller exited: {status}");
+        }
+        let ready = ready_count(&sim);
         if ready >= n {
             break;
         }
-        if last_print.elapsed() > Duration::from_secs(30) {
+        if last_print.elapsed() > Duration::from_secs(15) {
             println!(
                 "  ... {ready}/{n} Ready after {:.0}s",
                 started.elapsed().as_secs_f64()
@@ -236,30 +241,54 @@ async fn main() -> anyhow::Result<()> {
             break;
         }
     }
-    let cold = started.elapsed();
-    report("cold-sync", cold, calls.swap(0, Ordering::Relaxed), &sim);
+    let cold_done = Instant::now();
+    let calls_cold = scrape(metrics_port, "externalsecret_provider_api_calls_count").await;
+    let reconciles_cold = scrape(metrics_port, "externalsecret_sync_calls_total").await;
+    let cold = Phase {
+        took: cold_done - started,
+        provider_calls: calls_cold,
+        reconciles: reconciles_cold,
+        counters: sim.counters(),
+    };
+    report("cold-sync", &cold, pid);
 
-    // One idle refresh cycle: nothing changed at the provider.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // One idle refresh cycle, nothing changed at the provider: every ExternalSecret synced
+    // before `cold_done` comes due within refreshInterval + jitter (≤ 5 %, ≤ 10 s) of it.
     sim.reset_counters();
-    calls.store(0, Ordering::Relaxed);
-    let mark = k8s_openapi::jiff::Timestamp::now().to_string();
-    let idle_started = Instant::now();
-    loop {
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        let refreshed = count_ready(&es_api, Some(&mark)).await;
-        if refreshed >= n || idle_started.elapsed() > Duration::from_secs(refresh * 3 + 60) {
-            break;
+    let jitter = (refresh / 20).min(10);
+    let window = Duration::from_secs(refresh + jitter + 5);
+    let reconciles = loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let reconciles = scrape(metrics_port, "externalsecret_sync_calls_total")
+            .await
+            .saturating_sub(reconciles_cold);
+        if cold_done.elapsed() >= window && reconciles >= n as u64 {
+            break reconciles;
         }
-    }
-    report(
-        "idle-refresh",
-        idle_started.elapsed(),
-        calls.load(Ordering::Relaxed),
-        &sim,
-    );
+        if cold_done.elapsed() > window * 3 {
+            println!("  idle cycle: only {reconciles} reconciles after {window:?} x3");
+            break reconciles;
+        }
+    };
+    let idle = Phase {
+        took: cold_done.elapsed(),
+        provider_calls: scrape(metrics_port, "externalsecret_provider_api_calls_count")
+            .await
+            .saturating_sub(calls_cold),
+        reconciles,
+        counters: sim.counters(),
+    };
+    report("idle-refresh", &idle, pid);
 
-    let _ = stop_tx.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(30), run).await;
+    let _ = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .await;
+    if tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .is_err()
+    {
+        let _ = child.kill().await;
+    }
     Ok(())
 }

@@ -196,9 +196,38 @@ async fn periodic_refresh_picks_up_provider_changes() {
     .await;
     env.wait_secret("apps", "fresh", |s| data_of(s) == kv(&[("key", "one")]))
         .await;
+    let synced = env
+        .wait_ready("apps", "fresh", "True", "SecretSynced")
+        .await;
+    // Idle refreshes (the remote value is unchanged) write neither the Secret nor the status.
+    env.sim.reset_counters();
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    let writes = env.sim.counters().writes;
+    let written = |key: &str| writes.get(key).copied().unwrap_or(0);
+    assert_eq!(
+        (
+            written("secrets/apps/fresh"),
+            written("externalsecrets.external-secrets.io/apps/fresh")
+        ),
+        (0, 0),
+        "idle refreshes wrote: {writes:?}"
+    );
+    // The refreshes did run: a changed remote value arrives, and refreshTime records it.
     env.fake_store("apps", "fake", &[("k", "two")]).await;
     env.wait_secret("apps", "fresh", |s| data_of(s) == kv(&[("key", "two")]))
         .await;
+    let refreshed = |es: &shared::api::v1::ExternalSecret| {
+        es.status
+            .as_ref()
+            .and_then(|s| s.refresh_time.as_ref())
+            .map(|t| t.0)
+    };
+    let before = refreshed(&synced);
+    eventually("refreshTime to record the change", || async {
+        let es = env.get_es("apps", "fresh").await?;
+        (refreshed(&es) > before).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -51,6 +51,11 @@ pub fn set_condition(status: &mut ExternalSecretStatus, cond: &Cond<'_>, now: Ti
         message: Some(cond.message.to_string()),
         last_transition_time: Some(transition),
     };
+    // Like ESO: an identical condition stays where it is, so the status compares equal and
+    // nothing is written.
+    if conditions.contains(&new) {
+        return;
+    }
     conditions.retain(|c| c.type_ != cond.type_);
     conditions.push(new);
 }

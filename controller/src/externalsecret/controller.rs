@@ -5,16 +5,17 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::runtime::controller::{self, Controller};
-use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::reflector;
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
 use shared::api::v1::ExternalSecret;
 use tokio::sync::watch;
 
 use super::reconcile::{error_policy, reconcile};
+use super::targets::{CreatedByIndex, TargetIndex};
 use crate::context::{Config, Context, StoreAccess};
 use crate::secrets::{LABEL_MANAGED, LABEL_MANAGED_VALUE};
 
@@ -63,22 +64,36 @@ pub async fn run(
 ) {
     let ns = config.namespace.clone();
     let (es_reader, es_writer) = reflector::store::<ExternalSecret>();
+    let targets = Arc::new(TargetIndex::default());
+    let observed = targets.clone();
     let es_stream = watcher(
         api_for::<ExternalSecret>(&client, ns.as_deref()),
         watcher::Config::default(),
     )
     .default_backoff()
+    .map_ok(move |event| {
+        observed.observe(&event);
+        event
+    })
+    // Nothing reads an ExternalSecret's managedFields; they are a good part of its size.
+    .modify(|es| es.metadata.managed_fields = None)
     .reflect(es_writer)
     .applied_objects()
     .predicate_filter(es_predicate, Default::default());
 
     let (secret_reader, secret_writer) = reflector::store::<Secret>();
     let managed = format!("{LABEL_MANAGED}={LABEL_MANAGED_VALUE}");
+    let created_by = Arc::new(CreatedByIndex::default());
+    let observed = created_by.clone();
     let secret_stream = watcher(
         api_for::<Secret>(&client, ns.as_deref()),
         watcher::Config::default().labels(&managed),
     )
     .default_backoff()
+    .map_ok(move |event| {
+        observed.observe(&event);
+        event
+    })
     .reflect(secret_writer)
     .touched_objects();
 
@@ -101,22 +116,12 @@ pub async fn run(
         stores,
         secret_reader,
         ns_reader,
+        created_by,
     ));
-    let lookup = es_reader.clone();
     Controller::for_stream(es_stream, es_reader)
         .with_config(controller::Config::default().concurrency(concurrency))
         .watches_stream(secret_stream, move |secret: Secret| {
-            let ns = secret.namespace().unwrap_or_default();
-            let name = secret.name_any();
-            lookup
-                .state()
-                .into_iter()
-                .filter(|es| {
-                    es.namespace().as_deref() == Some(ns.as_str())
-                        && es.target_name() == Some(name.as_str())
-                })
-                .map(|es| ObjectRef::from_obj(es.as_ref()))
-                .collect::<Vec<_>>()
+            targets.writers(&secret.namespace().unwrap_or_default(), &secret.name_any())
         })
         .graceful_shutdown_on(stopped(stop))
         .run(reconcile, error_policy, ctx)

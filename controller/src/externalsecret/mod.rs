@@ -9,4 +9,5 @@ pub mod generators;
 pub mod reconcile;
 pub mod refresh;
 pub mod strategies;
+pub mod targets;
 pub mod template;

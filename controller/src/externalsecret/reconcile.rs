@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
-use kube::api::{ListParams, Patch, PatchParams};
+use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::reflector::ObjectRef;
@@ -31,7 +31,6 @@ use super::{generators, template};
 use crate::context::{Context, key_of, set_finalizer};
 use crate::metrics::{self, Kind};
 use crate::provider::SecretsClient;
-use crate::secrets::LABEL_CREATED_BY;
 use crate::secrets::apply::{self, Written};
 use crate::secrets::desired::{self, DesiredError, Plan, is_controlled_by};
 
@@ -250,8 +249,16 @@ struct Outcome<'a> {
     cond: Cond<'a>,
     synced: bool,
     binding: bool,
+    /// The sync created, replaced or deleted the target Secret.
+    written: bool,
 }
 
+/// Writes the status, but only when something a user can see changed: an idle refresh that
+/// finds the Secret up to date costs no API write. `refreshTime` therefore means the last time
+/// a sync changed the Secret or the status, or the first sync by this controller process (a
+/// takeover or restart records that the new process verified the Secret). ESO bumps it on every
+/// refresh, which costs one write per ExternalSecret and interval. When the next periodic
+/// refresh is due is tracked in memory ([`Context::remember_sync`]).
 async fn write_status(
     es: &ExternalSecret,
     ctx: &Context,
@@ -260,10 +267,10 @@ async fn write_status(
 ) -> Result<(), Error> {
     let ns = es.namespace().unwrap_or_default();
     let name = es.name_any();
-    let mut status = es.status.clone().unwrap_or_default();
+    let old = es.status.clone().unwrap_or_default();
+    let mut status = old.clone();
     set_condition(&mut status, &outcome.cond, to_k8s(now));
     if outcome.synced {
-        status.refresh_time = Some(to_k8s(now));
         status.synced_resource_version = Some(refresh::current_resource_version(es));
     }
     if outcome.binding {
@@ -272,6 +279,10 @@ async fn write_status(
         });
     }
     if outcome.synced {
+        let first = !ctx.has_synced(&key_of(es));
+        if outcome.written || status != old || old.refresh_time.is_none() || first {
+            status.refresh_time = Some(to_k8s(now));
+        }
         ctx.remember_sync(
             &key_of(es),
             refresh::current_resource_version(es),
@@ -321,6 +332,7 @@ async fn fail(
         cond: Cond::ready(false, reason, message),
         synced: false,
         binding: false,
+        written: false,
     };
     write_status(es, ctx, &outcome, now).await
 }
@@ -417,6 +429,7 @@ async fn sync(es: &ExternalSecret, ctx: &Context) -> Result<Action, Error> {
                     cond: Cond::ready(true, REASON_SECRET_DELETED, MSG_DELETED),
                     synced: true,
                     binding: false,
+                    written: existing.is_some(),
                 };
                 write_status(es, ctx, &outcome, now).await?;
                 ctx.succeeded(&key);
@@ -427,6 +440,7 @@ async fn sync(es: &ExternalSecret, ctx: &Context) -> Result<Action, Error> {
                     cond: Cond::ready(true, REASON_SECRET_SYNCED, MSG_RETAINED),
                     synced: true,
                     binding: false,
+                    written: false,
                 };
                 write_status(es, ctx, &outcome, now).await?;
                 ctx.succeeded(&key);
@@ -463,28 +477,32 @@ async fn sync(es: &ExternalSecret, ctx: &Context) -> Result<Action, Error> {
             cond: Cond::ready(true, REASON_SECRET_MISSING, MSG_MISSING),
             synced: false,
             binding: false,
+            written: false,
         },
         Plan::Skip => Outcome {
             cond: Cond::ready(true, REASON_SECRET_SYNCED, MSG_SYNCED),
             synced: true,
             binding: false,
+            written: false,
         },
         plan => {
             let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
             let manager = field_manager_for(&es.name_any());
-            match apply::execute(&api, plan, &manager).await {
+            let written = match apply::execute(&api, plan, &manager).await {
                 Ok(Written::Created) => {
                     ctx.event(es, EventType::Normal, EVENT_CREATED, "secret created")
                         .await;
                     if creation == CreationPolicy::Owner {
                         delete_orphans(es, ctx, &api).await?;
                     }
+                    true
                 }
                 Ok(Written::Updated) => {
                     ctx.event(es, EventType::Normal, EVENT_UPDATED, "secret updated")
                         .await;
+                    true
                 }
-                Ok(Written::Nothing) => {}
+                Ok(Written::Nothing) => false,
                 Err(kube::Error::Api(e)) if e.code == 409 => {
                     return Ok(Action::requeue(Duration::from_millis(200)));
                 }
@@ -501,11 +519,12 @@ async fn sync(es: &ExternalSecret, ctx: &Context) -> Result<Action, Error> {
                     .await?;
                     return Err(Error::Sync(msg));
                 }
-            }
+            };
             Outcome {
                 cond: Cond::ready(true, REASON_SECRET_SYNCED, MSG_SYNCED),
                 synced: true,
                 binding: true,
+                written,
             }
         }
     };
@@ -522,12 +541,16 @@ async fn delete_orphans(
     api: &Api<Secret>,
 ) -> Result<(), Error> {
     let ns = es.namespace().unwrap_or_default();
-    let selector = format!(
-        "{LABEL_CREATED_BY}={}",
-        created_by_label(&ns, &es.name_any())
-    );
-    let list = api.list(&ListParams::default().labels(&selector)).await?;
-    for secret in desired::orphaned(es, &list.items) {
+    // From the managed-Secret cache (as ESO's cached client does): a list request per created
+    // Secret made the cold sync quadratic in the number of Secrets.
+    let labelled: Vec<Secret> = ctx
+        .created_by
+        .get(&ns, &created_by_label(&ns, &es.name_any()))
+        .into_iter()
+        .filter_map(|r| ctx.cached_secret(&ns, &r.name))
+        .map(|s| (*s).clone())
+        .collect();
+    for secret in desired::orphaned(es, &labelled) {
         let Some(name) = secret.metadata.name.as_deref() else {
             continue;
         };

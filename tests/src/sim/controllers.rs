@@ -1,7 +1,6 @@
 //! DELETE handling and the controllers a test cluster needs: namespace finalization, garbage
 //! collection (background, foreground, orphan) and the `default` ServiceAccount.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -302,126 +301,121 @@ fn remove_finalizer(st: &mut super::State, k: &super::store::Key, obj: &Value, f
     }
 }
 
-/// One pass over all controllers; returns whether anything changed.
+/// One pass over all controllers; returns whether anything changed. Only objects the store
+/// marked as pending are looked at (in key order, so the first action is the one a scan of every
+/// object would find): an object's verdict depends only on itself, the existence of its owners
+/// and, for a namespace, its content, and every change to those marks it pending again.
 fn reconcile(shared: &Shared) -> bool {
     let mut st = shared.lock();
-    let keys = st.store.all_keys();
-    let objs: Vec<(super::store::Key, Value)> = keys
-        .iter()
-        .filter_map(|k| st.store.get(k).map(|v| (k.clone(), v.clone())))
-        .collect();
-    let uids: BTreeSet<String> = objs
-        .iter()
-        .filter_map(|(_, o)| o["metadata"]["uid"].as_str().map(String::from))
-        .collect();
-    let owners_of = |o: &Value| -> Vec<String> {
-        o["metadata"]["ownerReferences"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|r| r["uid"].as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    for (k, o) in &objs {
-        let deleting = o["metadata"]["deletionTimestamp"].is_string();
-        let uid = o["metadata"]["uid"].as_str().unwrap_or("");
-        let fins = write::finalizers(o);
-        // Orphan: strip owner references to us, then drop the finalizer.
-        if deleting && fins.iter().any(|f| f == "orphan") {
-            for (dk, d) in &objs {
-                if owners_of(d).iter().any(|u| u == uid) {
-                    let mut u = d.clone();
-                    let refs: Vec<Value> = d["metadata"]["ownerReferences"]
-                        .as_array()
-                        .cloned()
-                        .unwrap_or_default()
-                        .into_iter()
-                        .filter(|r| r["uid"].as_str() != Some(uid))
-                        .collect();
-                    if refs.is_empty() {
-                        if let Some(m) = u["metadata"].as_object_mut() {
-                            m.remove("ownerReferences");
-                        }
-                    } else {
-                        u["metadata"]["ownerReferences"] = json!(refs);
-                    }
-                    forget_owner_reference(&mut u, uid, refs.is_empty());
-                    st.store.put(dk.clone(), u);
-                }
-            }
-            remove_finalizer(&mut st, k, o, "orphan");
+    for k in st.store.pending() {
+        let Some(o) = st.store.get(&k).cloned() else {
+            st.store.settled(&k);
+            continue;
+        };
+        if act(&mut st, &k, &o) {
             return true;
         }
-        // Foreground: delete dependents first.
-        if deleting && fins.iter().any(|f| f == "foregroundDeletion") {
-            let deps: Vec<&(super::store::Key, Value)> = objs
-                .iter()
-                .filter(|(_, d)| owners_of(d).iter().any(|u| u == uid))
+        st.store.settled(&k);
+    }
+    false
+}
+
+/// Does the first thing the controllers must do about object `k` (state `o`), if any.
+fn act(st: &mut super::State, k: &super::store::Key, o: &Value) -> bool {
+    let deleting = o["metadata"]["deletionTimestamp"].is_string();
+    let uid = o["metadata"]["uid"].as_str().unwrap_or("");
+    let fins = write::finalizers(o);
+    // Orphan: strip owner references to us, then drop the finalizer.
+    if deleting && fins.iter().any(|f| f == "orphan") {
+        for dk in st.store.dependents_of(uid) {
+            let Some(d) = st.store.get(&dk).cloned() else {
+                continue;
+            };
+            let mut u = d.clone();
+            let refs: Vec<Value> = d["metadata"]["ownerReferences"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|r| r["uid"].as_str() != Some(uid))
                 .collect();
-            if deps.is_empty() {
-                remove_finalizer(&mut st, k, o, "foregroundDeletion");
-            } else {
-                for (dk, _) in deps {
-                    st.store.remove(dk);
+            if refs.is_empty() {
+                if let Some(m) = u["metadata"].as_object_mut() {
+                    m.remove("ownerReferences");
                 }
+            } else {
+                u["metadata"]["ownerReferences"] = json!(refs);
             }
+            forget_owner_reference(&mut u, uid, refs.is_empty());
+            st.store.put(dk, u);
+        }
+        remove_finalizer(st, k, o, "orphan");
+        return true;
+    }
+    // Foreground: delete dependents first.
+    if deleting && fins.iter().any(|f| f == "foregroundDeletion") {
+        let deps = st.store.dependents_of(uid);
+        if deps.is_empty() {
+            remove_finalizer(st, k, o, "foregroundDeletion");
+        } else {
+            for dk in deps {
+                st.store.remove(&dk);
+            }
+        }
+        return true;
+    }
+    // Background GC: every owner is gone.
+    let owners = super::store::owner_uids(o);
+    if !owners.is_empty() && owners.iter().all(|u| !st.store.has_uid(u)) && !deleting {
+        if fins.is_empty() {
+            st.store.remove(k);
+        } else {
+            let mut u = o.clone();
+            mark_deleting(&mut u);
+            st.store.put(k.clone(), u);
+        }
+        return true;
+    }
+    // Namespace controller.
+    if k.0 == "namespaces" && deleting {
+        let content = st.store.keys_in_namespace(&k.2);
+        if content.is_empty() {
+            st.store.remove(k);
             return true;
         }
-        // Background GC: every owner is gone.
-        let owners = owners_of(o);
-        if !owners.is_empty() && owners.iter().all(|u| !uids.contains(u)) && !deleting {
-            if fins.is_empty() {
-                st.store.remove(k);
-            } else {
-                let mut u = o.clone();
-                mark_deleting(&mut u);
-                st.store.put(k.clone(), u);
-            }
-            return true;
-        }
-        // Namespace controller.
-        if k.0 == "namespaces" && deleting {
-            let content = st.store.keys_in_namespace(&k.2);
-            if content.is_empty() {
-                st.store.remove(k);
-                return true;
-            }
-            let mut changed = false;
-            for ck in content {
-                if let Some(c) = st.store.get(&ck).cloned() {
-                    if write::finalizers(&c).is_empty() {
-                        st.store.remove(&ck);
-                        changed = true;
-                    } else if !c["metadata"]["deletionTimestamp"].is_string() {
-                        let mut u = c.clone();
-                        mark_deleting(&mut u);
-                        st.store.put(ck, u);
-                        changed = true;
-                    }
+        let mut changed = false;
+        for ck in content {
+            if let Some(c) = st.store.get(&ck).cloned() {
+                if write::finalizers(&c).is_empty() {
+                    st.store.remove(&ck);
+                    changed = true;
+                } else if !c["metadata"]["deletionTimestamp"].is_string() {
+                    let mut u = c.clone();
+                    mark_deleting(&mut u);
+                    st.store.put(ck, u);
+                    changed = true;
                 }
             }
-            if changed {
-                return true;
-            }
         }
-        // ServiceAccount controller.
-        if k.0 == "namespaces" && !deleting {
-            let sa = (
-                "serviceaccounts".to_string(),
-                k.2.clone(),
-                "default".to_string(),
+        if changed {
+            return true;
+        }
+    }
+    // ServiceAccount controller.
+    if k.0 == "namespaces" && !deleting {
+        let sa = (
+            "serviceaccounts".to_string(),
+            k.2.clone(),
+            "default".to_string(),
+        );
+        if st.store.get(&sa).is_none() {
+            let t = now();
+            st.store.put(
+                sa,
+                json!({"kind": "ServiceAccount", "apiVersion": "v1", "metadata": {"name": "default", "namespace": k.2,
+                    "uid": uuid::Uuid::new_v4().to_string(), "creationTimestamp": t}}),
             );
-            if st.store.get(&sa).is_none() {
-                let t = now();
-                st.store.put(
-                    sa,
-                    json!({"kind": "ServiceAccount", "apiVersion": "v1", "metadata": {"name": "default", "namespace": k.2,
-                        "uid": uuid::Uuid::new_v4().to_string(), "creationTimestamp": t}}),
-                );
-                return true;
-            }
+            return true;
         }
     }
     false

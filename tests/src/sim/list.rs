@@ -197,6 +197,11 @@ impl Selector {
     pub fn matches(&self, obj: &Value) -> bool {
         matches(&self.labels, &obj["metadata"]["labels"]) && field_matches(obj, &self.fields)
     }
+    /// Whether a stored object can match: presenting it never changes its metadata, so the
+    /// label selector can be checked before the object is copied and presented.
+    pub fn may_match(&self, stored: &Value) -> bool {
+        matches(&self.labels, &stored["metadata"]["labels"])
+    }
 }
 
 pub fn parse_rv(s: &str) -> ApiResult<u64> {
@@ -313,7 +318,10 @@ pub fn serve(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str) -> Ap
     let current = st.store.current_rv();
     let (items, list_rv, start) = if let Some(c) = cont {
         let (rv, start) = decode_continue(c)?;
-        (st.store.list_at(&rt.storage, ns_opt, rv), rv, start)
+        let items = st
+            .store
+            .list_at_where(&rt.storage, ns_opt, rv, |o| sel.may_match(o));
+        (items, rv, start)
     } else if !rv_q.is_empty() {
         let rv = parse_rv(rv_q)?;
         if rv > current {
@@ -338,12 +346,21 @@ pub fn serve(shared: &Arc<Shared>, ctx: &Ctx, rt: &ResourceType, ns: &str) -> Ap
                     None,
                 ));
             }
-            (st.store.list_at(&rt.storage, ns_opt, rv), rv, String::new())
+            let items = st
+                .store
+                .list_at_where(&rt.storage, ns_opt, rv, |o| sel.may_match(o));
+            (items, rv, String::new())
         } else {
-            (st.store.list(&rt.storage, ns_opt), current, String::new())
+            let items = st
+                .store
+                .list_where(&rt.storage, ns_opt, |o| sel.may_match(o));
+            (items, current, String::new())
         }
     } else {
-        (st.store.list(&rt.storage, ns_opt), current, String::new())
+        let items = st
+            .store
+            .list_where(&rt.storage, ns_opt, |o| sel.may_match(o));
+        (items, current, String::new())
     };
     drop(st);
     // The watch cache (resourceVersion=0) ignores limit.

@@ -1,7 +1,7 @@
 //! Versioned object storage: one global resourceVersion counter, the full change history (the
 //! simulator's "watch cache", which never compacts) and a broadcast channel for watches.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -46,6 +46,83 @@ pub struct Store {
     /// was first served), like the apiserver's per-resource cacher.
     cache_start: BTreeMap<String, u64>,
     tx: broadcast::Sender<Arc<Change>>,
+    /// Bookkeeping for the built-in controllers, so that a pass looks only at what changed
+    /// instead of every stored object (which made the simulator quadratic in object count).
+    index: ControllerIndex,
+}
+
+/// What the built-in controllers (garbage collector, namespace and serviceaccount controllers)
+/// need to find their work without scanning the whole store.
+#[derive(Default)]
+struct ControllerIndex {
+    /// How many stored objects carry each uid.
+    uids: HashMap<String, usize>,
+    /// Owner uid → objects listing it in `ownerReferences`.
+    dependents: HashMap<String, BTreeSet<Key>>,
+    /// Objects whose controller verdict may have changed since they were last looked at: the
+    /// object itself changed, one of its owners went away, or (for namespaces) something in
+    /// the namespace changed.
+    pending: BTreeSet<Key>,
+}
+
+fn uid_of(obj: &Value) -> Option<&str> {
+    obj["metadata"]["uid"].as_str()
+}
+
+/// The owner uids of `obj`, in `ownerReferences` order.
+pub fn owner_uids(obj: &Value) -> Vec<&str> {
+    obj["metadata"]["ownerReferences"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|r| r["uid"].as_str()).collect())
+        .unwrap_or_default()
+}
+
+impl ControllerIndex {
+    fn namespace_key(key: &Key) -> Option<Key> {
+        (!key.1.is_empty()).then(|| ("namespaces".to_string(), String::new(), key.1.clone()))
+    }
+
+    fn forget(&mut self, key: &Key, obj: &Value) {
+        if let Some(uid) = uid_of(obj)
+            && let Some(n) = self.uids.get_mut(uid)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.uids.remove(uid);
+                // Its dependents may have lost their last owner.
+                if let Some(deps) = self.dependents.get(uid) {
+                    self.pending.extend(deps.iter().cloned());
+                }
+            }
+        }
+        for owner in owner_uids(obj) {
+            if let Some(deps) = self.dependents.get_mut(owner) {
+                deps.remove(key);
+                if deps.is_empty() {
+                    self.dependents.remove(owner);
+                }
+            }
+        }
+    }
+
+    fn learn(&mut self, key: &Key, obj: &Value) {
+        if let Some(uid) = uid_of(obj) {
+            *self.uids.entry(uid.to_string()).or_default() += 1;
+        }
+        for owner in owner_uids(obj) {
+            self.dependents
+                .entry(owner.to_string())
+                .or_default()
+                .insert(key.clone());
+        }
+    }
+
+    fn touch(&mut self, key: &Key) {
+        self.pending.insert(key.clone());
+        if let Some(ns) = Self::namespace_key(key) {
+            self.pending.insert(ns);
+        }
+    }
 }
 
 /// Where the counter starts: far enough from 0 and 1 that clients' literal "0"/"1" stay special.
@@ -61,6 +138,7 @@ impl Store {
             window_start: FIRST_RV,
             cache_start: BTreeMap::new(),
             tx,
+            index: ControllerIndex::default(),
         }
     }
 
@@ -97,17 +175,52 @@ impl Store {
 
     /// Objects of one storage resource (optionally one namespace), ordered by namespace/name.
     pub fn list(&self, storage: &str, ns: Option<&str>) -> Vec<Value> {
+        self.list_where(storage, ns, |_| true)
+    }
+
+    /// Like [`Store::list`], copying only the objects `keep` accepts (selector lists).
+    pub fn list_where(
+        &self,
+        storage: &str,
+        ns: Option<&str>,
+        keep: impl Fn(&Value) -> bool,
+    ) -> Vec<Value> {
         self.objects
             .range((storage.to_string(), String::new(), String::new())..)
             .take_while(|((s, _, _), _)| s == storage)
-            .filter(|((_, n, _), _)| ns.is_none_or(|ns| ns == n))
+            .filter(|((_, n, _), v)| ns.is_none_or(|ns| ns == n) && keep(v))
             .map(|(_, v)| v.clone())
             .collect()
     }
 
+    /// How many objects of one storage resource (optionally one namespace) satisfy `pred`,
+    /// without copying them (benchmarks poll this).
+    pub fn count(&self, storage: &str, ns: Option<&str>, pred: impl Fn(&Value) -> bool) -> usize {
+        self.objects
+            .range((storage.to_string(), String::new(), String::new())..)
+            .take_while(|((s, _, _), _)| s == storage)
+            .filter(|((_, n, _), v)| ns.is_none_or(|ns| ns == n) && pred(v))
+            .count()
+    }
+
     /// The objects as they were at `rv` (replayed from the history).
     pub fn list_at(&self, storage: &str, ns: Option<&str>, rv: u64) -> Vec<Value> {
-        let mut m: BTreeMap<Key, Value> = BTreeMap::new();
+        self.list_at_where(storage, ns, rv, |_| true)
+    }
+
+    /// Like [`Store::list_at`], copying only the objects `keep` accepts.
+    pub fn list_at_where(
+        &self,
+        storage: &str,
+        ns: Option<&str>,
+        rv: u64,
+        keep: impl Fn(&Value) -> bool,
+    ) -> Vec<Value> {
+        if rv >= self.rv {
+            return self.list_where(storage, ns, keep);
+        }
+        // Replay by reference and clone only what survives: paginated lists replay once per page.
+        let mut m: BTreeMap<&Key, &Value> = BTreeMap::new();
         for c in self.history.iter().take_while(|c| c.rv <= rv) {
             if c.key.0 != storage || ns.is_some_and(|ns| ns != c.key.1) {
                 continue;
@@ -117,17 +230,42 @@ impl Store {
                     m.remove(&c.key);
                 }
                 _ => {
-                    m.insert(c.key.clone(), c.obj.clone());
+                    m.insert(&c.key, &c.obj);
                 }
             }
         }
-        m.into_values().collect()
+        m.into_values().filter(|v| keep(v)).cloned().collect()
     }
 
     /// Changes after `rv` (exclusive).
     pub fn changes_since(&self, rv: u64) -> Vec<Arc<Change>> {
         let start = self.history.partition_point(|c| c.rv <= rv);
         self.history[start..].to_vec()
+    }
+
+    /// Objects listing `uid` as an owner, ordered by key.
+    pub fn dependents_of(&self, uid: &str) -> Vec<Key> {
+        self.index
+            .dependents
+            .get(uid)
+            .map(|d| d.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether some stored object has this uid.
+    pub fn has_uid(&self, uid: &str) -> bool {
+        self.index.uids.contains_key(uid)
+    }
+
+    /// The objects the built-in controllers should look at, ordered by key (a superset of those
+    /// with work to do; see [`Store::settled`]).
+    pub fn pending(&self) -> Vec<Key> {
+        self.index.pending.iter().cloned().collect()
+    }
+
+    /// The controllers found nothing to do for `key` in its current state.
+    pub fn settled(&mut self, key: &Key) {
+        self.index.pending.remove(key);
     }
 
     pub fn keys_in_namespace(&self, ns: &str) -> Vec<Key> {
@@ -160,6 +298,11 @@ impl Store {
             m.remove("managedFields");
         }
         let old = self.objects.insert(key.clone(), obj.clone());
+        if let Some(o) = &old {
+            self.index.forget(&key, o);
+        }
+        self.index.learn(&key, &obj);
+        self.index.touch(&key);
         let etype = if old.is_some() {
             EventType::Modified
         } else {
@@ -178,6 +321,8 @@ impl Store {
     /// Removes the object; the returned final state carries the deletion's resourceVersion.
     pub fn remove(&mut self, key: &Key) -> Option<Value> {
         let mut obj = self.objects.remove(key)?;
+        self.index.forget(key, &obj);
+        self.index.touch(key);
         self.rv += 1;
         obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
         self.record(Change {

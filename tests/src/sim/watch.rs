@@ -49,7 +49,9 @@ pub async fn serve(
         let current = st.store.current_rv();
         let ns_opt = (!ns.is_empty()).then_some(ns.as_str());
         if rv_q.is_empty() || rv_q == "0" || initial_events {
-            let objs = st.store.list(&rt.storage, ns_opt);
+            let objs = st
+                .store
+                .list_where(&rt.storage, ns_opt, |o| sel.may_match(o));
             (sub, Some(objs), current, None)
         } else {
             let rv = list::parse_rv(&rv_q)?;
