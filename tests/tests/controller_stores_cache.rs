@@ -254,3 +254,38 @@ async fn a_push_makes_the_next_read_ask_the_provider() {
     c.get_secret(&key("a")).await.unwrap();
     assert_eq!(f.reads(), 4);
 }
+
+#[tokio::test]
+async fn a_refresh_scope_reuses_reads_up_to_its_age_and_a_change_reads_fresh() {
+    use controller::stores::with_read_max_age;
+    let f = Fixture::new(ClientCache::with_windows(
+        Duration::from_millis(10),
+        Duration::from_secs(60),
+    ));
+    let c = f.client(1, "default").await;
+    c.get_secret(&key("a")).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // A periodic refresh with a long interval reuses the read from 100 ms ago …
+    with_read_max_age(Duration::from_secs(30), c.get_secret(&key("a")))
+        .await
+        .unwrap();
+    assert_eq!(f.reads(), 1);
+    // … a sync after a change (max age zero) asks the provider, and shares that fresh read
+    // with the rest of its own scope …
+    with_read_max_age(Duration::ZERO, async {
+        c.get_secret(&key("a")).await.unwrap();
+        c.get_secret(&key("a")).await.unwrap();
+    })
+    .await;
+    assert_eq!(f.reads(), 2);
+    // … and outside a scope the cache's own (here 10 ms) window applies.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    c.get_secret(&key("a")).await.unwrap();
+    assert_eq!(f.reads(), 3);
+    // A scope shorter than the read's age does not reuse it either.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    with_read_max_age(Duration::from_millis(50), c.get_secret(&key("a")))
+        .await
+        .unwrap();
+    assert_eq!(f.reads(), 4);
+}

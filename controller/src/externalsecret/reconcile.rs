@@ -211,6 +211,27 @@ async fn namespace_policy(ctx: &Context, ns: &str) -> Result<NamespacePolicy, ku
     ))
 }
 
+/// How old provider reads this sync may reuse: up to the refresh interval when nothing about the
+/// object changed since its last sync (a periodic refresh or drift repair), none after a change
+/// (spec, labels, annotations such as force-sync) so that users asking for a sync get fresh data.
+fn read_max_age(es: &ExternalSecret, ctx: &Context) -> Duration {
+    let current = refresh::current_resource_version(es);
+    let synced = ctx
+        .newer_sync(&key_of(es), None)
+        .map(|(version, _)| version)
+        .or_else(|| {
+            es.status
+                .as_ref()
+                .and_then(|s| s.synced_resource_version.clone())
+        });
+    if synced.as_deref() != Some(current.as_str()) {
+        return Duration::ZERO;
+    }
+    refresh::refresh_interval(es)
+        .to_std()
+        .unwrap_or(Duration::ZERO)
+}
+
 /// Spreads refreshes of many ExternalSecrets with the same interval: up to 5 % (at most 10 s)
 /// later, derived from the UID so it is stable per object.
 fn jitter(es: &ExternalSecret, interval: Duration) -> Duration {
@@ -377,17 +398,19 @@ async fn sync(es: &ExternalSecret, ctx: &Context) -> Result<Action, Error> {
 
     let policy = namespace_policy(ctx, &ns).await?;
     let sources = KubeSources { ctx };
-    let fetched = match data::fetch(es, &sources, &policy).await {
-        Ok(f) => f,
-        Err(e) => {
-            let message = match &e {
-                FetchError::Policy(v) => v.to_string(),
-                _ => MSG_PROVIDER.to_string(),
-            };
-            fail(es, ctx, e.reason(), &message, &e.to_string(), now).await?;
-            return Err(Error::Sync(e.to_string()));
-        }
-    };
+    let max_age = read_max_age(es, ctx);
+    let fetched =
+        match crate::stores::with_read_max_age(max_age, data::fetch(es, &sources, &policy)).await {
+            Ok(f) => f,
+            Err(e) => {
+                let message = match &e {
+                    FetchError::Policy(v) => v.to_string(),
+                    _ => MSG_PROVIDER.to_string(),
+                };
+                fail(es, ctx, e.reason(), &message, &e.to_string(), now).await?;
+                return Err(Error::Sync(e.to_string()));
+            }
+        };
     for message in &fetched.missing {
         ctx.event(
             es,

@@ -161,18 +161,46 @@ struct Flight<T> {
 }
 
 impl<T> Flight<T> {
-    /// In flight, or finished successfully less than `window` ago.
-    fn joinable(&self, window: Duration) -> bool {
+    /// In flight, or finished successfully after `not_before`.
+    fn joinable(&self, not_before: Instant) -> bool {
         match self.done_at.get() {
             None => true,
-            Some(done) => matches!(self.cell.get(), Some(Ok(_))) && done.elapsed() < window,
+            Some(done) => matches!(self.cell.get(), Some(Ok(_))) && *done > not_before,
         }
     }
 }
 
-/// Identical concurrent calls share one execution; results are reused for a short window.
+tokio::task_local! {
+    /// Finished reads older than this instant are not reused by the calling reconcile.
+    static READ_NOT_BEFORE: Instant;
+}
+
+/// Reads are never reused for longer than this, whatever the caller allows; it also bounds how
+/// long finished reads are kept.
+pub const MAX_READ_REUSE: Duration = Duration::from_secs(3600);
+
+/// Runs `f` with reads through cached clients reusing results up to `max_age` old (capped at
+/// [`MAX_READ_REUSE`]). A periodic refresh passes its refresh interval: its data may then be one
+/// interval old — the staleness polling already implies — and N objects reading one remote key
+/// cost one provider call per interval instead of N. A sync caused by a change (new spec,
+/// force-sync annotation) passes zero and reads fresh: only reads finished since the scope began
+/// (e.g. the same key named twice in one ExternalSecret) and calls in flight are shared.
+/// Outside such a scope the cache's own read window applies.
+pub async fn with_read_max_age<F: Future>(max_age: Duration, f: F) -> F::Output {
+    let now = Instant::now();
+    let not_before = now.checked_sub(max_age.min(MAX_READ_REUSE)).unwrap_or(now);
+    READ_NOT_BEFORE.scope(not_before, f).await
+}
+
+/// Finished flights are swept from the map once per this many calls (sweeping is O(keys)).
+const SWEEP_EVERY: u32 = 256;
+
+/// Flights by read key, and the number of calls since the map was created (for sweeping).
+type FlightMap<T> = (HashMap<String, Arc<Flight<T>>>, u32);
+
+/// Identical concurrent calls share one execution; results are reused while young enough.
 struct Flights<T> {
-    map: Mutex<HashMap<String, Arc<Flight<T>>>>,
+    map: Mutex<FlightMap<T>>,
     window: Duration,
 }
 
@@ -189,25 +217,39 @@ impl<T: Clone> Flights<T> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
     {
+        let now = Instant::now();
+        let not_before = READ_NOT_BEFORE
+            .try_with(|t| *t)
+            .unwrap_or_else(|_| now.checked_sub(self.window).unwrap_or(now));
         let flight = {
-            let mut map = lock(&self.map);
-            map.retain(|_, f| f.joinable(self.window));
-            map.entry(key.clone())
-                .or_insert_with(|| {
-                    Arc::new(Flight {
+            let mut guard = lock(&self.map);
+            let (map, calls) = &mut *guard;
+            *calls = calls.wrapping_add(1);
+            if *calls % SWEEP_EVERY == 0 {
+                let keep = now
+                    .checked_sub(self.window.max(MAX_READ_REUSE))
+                    .unwrap_or(now);
+                map.retain(|_, f| f.joinable(keep));
+            }
+            match map.get(&key) {
+                Some(f) if f.joinable(not_before) => f.clone(),
+                _ => {
+                    let f = Arc::new(Flight {
                         cell: OnceCell::new(),
                         done_at: OnceLock::new(),
-                    })
-                })
-                .clone()
+                    });
+                    map.insert(key.clone(), f.clone());
+                    f
+                }
+            }
         };
         let result = flight.cell.get_or_init(call).await.clone();
         flight.done_at.get_or_init(Instant::now);
         if result.is_err() {
             // Errors are shared only with callers that joined this flight.
-            let mut map = lock(&self.map);
-            if map.get(&key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
-                map.remove(&key);
+            let mut guard = lock(&self.map);
+            if guard.0.get(&key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
+                guard.0.remove(&key);
             }
         }
         result
@@ -215,7 +257,7 @@ impl<T: Clone> Flights<T> {
 
     /// Forgets finished reads, so a read after a write sees the write.
     fn clear_finished(&self) {
-        lock(&self.map).retain(|_, f| f.done_at.get().is_none());
+        lock(&self.map).0.retain(|_, f| f.done_at.get().is_none());
     }
 }
 

@@ -13,7 +13,9 @@ mod status;
 
 use std::sync::Arc;
 
-pub use cache::{ClientCache, DEFAULT_CLIENT_TTL, DEFAULT_READ_WINDOW};
+pub use cache::{
+    ClientCache, DEFAULT_CLIENT_TTL, DEFAULT_READ_WINDOW, MAX_READ_REUSE, with_read_max_age,
+};
 pub use conditions::{ConditionError, namespace_allowed};
 pub use index::StoreIndex;
 pub use policy::{NamespacePolicies, POLICY_TTL, PolicyCheckError};
