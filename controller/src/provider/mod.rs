@@ -246,3 +246,51 @@ pub trait SecretsClient: Send + Sync {
     /// Releases resources (sessions, leases). Default: nothing to release.
     async fn close(&self) {}
 }
+
+/// Stand-in client for a ClusterSecretStore whose credentials are resolved per object namespace
+/// ("referent" authentication) when it is validated without one: validation reports Unknown
+/// (as ESO does) and every other call explains what is missing.
+pub struct ReferentClient;
+
+fn referent_error() -> ProviderError {
+    ProviderError::InvalidConfig(
+        "referent authentication needs the namespace of the object being reconciled".into(),
+    )
+}
+
+#[async_trait]
+impl SecretsClient for ReferentClient {
+    async fn get_secret(
+        &self,
+        _: &ExternalSecretDataRemoteRef,
+    ) -> Result<SecretValue, ProviderError> {
+        Err(referent_error())
+    }
+
+    async fn get_secret_map(
+        &self,
+        _: &ExternalSecretDataRemoteRef,
+    ) -> Result<SecretMap, ProviderError> {
+        Err(referent_error())
+    }
+
+    async fn get_all_secrets(&self, _: &ExternalSecretFind) -> Result<SecretMap, ProviderError> {
+        Err(referent_error())
+    }
+
+    async fn push_secret(&self, _: &Secret, _: &PushSecretData) -> Result<(), ProviderError> {
+        Err(referent_error())
+    }
+
+    async fn delete_secret(&self, _: &PushSecretData) -> Result<(), ProviderError> {
+        Err(referent_error())
+    }
+
+    async fn secret_exists(&self, _: &PushSecretData) -> Result<bool, ProviderError> {
+        Err(referent_error())
+    }
+
+    async fn validate(&self) -> Result<ValidationResult, ProviderError> {
+        Ok(ValidationResult::Unknown)
+    }
+}

@@ -24,16 +24,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Secret;
 use shared::api::v1::providers::aws::{AWSProvider, AWSServiceType};
-use shared::api::v1::{
-    ExternalSecretDataRemoteRef, ExternalSecretFind, SecretStoreCapabilities, SecretStoreKind,
-};
+use shared::api::v1::{SecretStoreCapabilities, SecretStoreKind};
 use shared::api::v1alpha1::PushSecretData;
 use shared::secret_value::SecretValue;
 
-use super::{
-    Capabilities, ClientContext, Provider, ProviderError, SecretMap, SecretsClient,
-    ValidationResult,
-};
+use super::{Capabilities, ClientContext, Provider, ProviderError, SecretMap, SecretsClient};
 
 pub use auth::ROLE_SESSION_NAME;
 
@@ -131,7 +126,7 @@ impl Provider for AwsProvider {
             && ctx.object_namespace.is_empty()
             && auth::is_referent(ctx, cfg)
         {
-            return Ok(Box::new(ReferentClient));
+            return Ok(Box::new(super::ReferentClient));
         }
         let session = Arc::new(auth::Session::new(ctx, cfg, &self.endpoints).await?);
         let prefix = cfg.prefix.clone().unwrap_or_default();
@@ -152,40 +147,6 @@ impl Provider for AwsProvider {
                 "service CertificateManager is not supported by this operator".into(),
             )),
         }
-    }
-}
-
-/// Stand-in for a referent ClusterSecretStore validated without an object namespace.
-struct ReferentClient;
-
-fn referent_error() -> ProviderError {
-    ProviderError::InvalidConfig(
-        "referent authentication needs the namespace of the object being reconciled".into(),
-    )
-}
-
-#[async_trait]
-impl SecretsClient for ReferentClient {
-    async fn get_secret(
-        &self,
-        _: &ExternalSecretDataRemoteRef,
-    ) -> Result<SecretValue, ProviderError> {
-        Err(referent_error())
-    }
-    async fn get_secret_map(
-        &self,
-        _: &ExternalSecretDataRemoteRef,
-    ) -> Result<SecretMap, ProviderError> {
-        Err(referent_error())
-    }
-    async fn get_all_secrets(&self, _: &ExternalSecretFind) -> Result<SecretMap, ProviderError> {
-        Err(referent_error())
-    }
-    async fn push_secret(&self, _: &Secret, _: &PushSecretData) -> Result<(), ProviderError> {
-        Err(referent_error())
-    }
-    async fn validate(&self) -> Result<ValidationResult, ProviderError> {
-        Ok(ValidationResult::Unknown)
     }
 }
 

@@ -104,7 +104,7 @@ impl Provider for AzureProvider {
         // The cloud settings are checked even when the credentials cannot be resolved yet.
         auth::cloud(cfg)?;
         if ctx.object_namespace.is_empty() && is_referent(ctx, cfg) {
-            return Ok(Box::new(ReferentClient));
+            return Ok(Box::new(super::ReferentClient));
         }
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
@@ -114,37 +114,6 @@ impl Provider for AzureProvider {
         Ok(Box::new(AzureClient {
             vault: rest::Vault { http, base, tokens },
         }))
-    }
-}
-
-/// Stand-in for a referent ClusterSecretStore validated without an object namespace.
-struct ReferentClient;
-
-fn referent_error() -> ProviderError {
-    ProviderError::InvalidConfig(
-        "referent authentication needs the namespace of the object being reconciled".into(),
-    )
-}
-
-#[async_trait]
-impl SecretsClient for ReferentClient {
-    async fn get_secret(
-        &self,
-        _: &ExternalSecretDataRemoteRef,
-    ) -> Result<SecretValue, ProviderError> {
-        Err(referent_error())
-    }
-    async fn get_secret_map(
-        &self,
-        _: &ExternalSecretDataRemoteRef,
-    ) -> Result<SecretMap, ProviderError> {
-        Err(referent_error())
-    }
-    async fn get_all_secrets(&self, _: &ExternalSecretFind) -> Result<SecretMap, ProviderError> {
-        Err(referent_error())
-    }
-    async fn validate(&self) -> Result<ValidationResult, ProviderError> {
-        Ok(ValidationResult::Unknown)
     }
 }
 

@@ -115,7 +115,7 @@ impl Provider for GcpProvider {
             && ctx.object_namespace.is_empty()
             && is_referent(ctx, cfg)
         {
-            return Ok(Box::new(ReferentClient));
+            return Ok(Box::new(super::ReferentClient));
         }
         self.endpoints.check()?;
         let http = reqwest::Client::builder()
@@ -304,35 +304,6 @@ impl GcpProvider {
             .map(|t| t.trim().to_string())
             .filter(|t| !t.is_empty())
             .ok_or_else(missing)
-    }
-}
-
-/// Stand-in for a referent ClusterSecretStore validated without an object namespace.
-struct ReferentClient;
-
-fn referent_error() -> ProviderError {
-    invalid("referent authentication needs the namespace of the object being reconciled")
-}
-
-#[async_trait]
-impl SecretsClient for ReferentClient {
-    async fn get_secret(
-        &self,
-        _: &ExternalSecretDataRemoteRef,
-    ) -> Result<SecretValue, ProviderError> {
-        Err(referent_error())
-    }
-    async fn get_secret_map(
-        &self,
-        _: &ExternalSecretDataRemoteRef,
-    ) -> Result<SecretMap, ProviderError> {
-        Err(referent_error())
-    }
-    async fn get_all_secrets(&self, _: &ExternalSecretFind) -> Result<SecretMap, ProviderError> {
-        Err(referent_error())
-    }
-    async fn validate(&self) -> Result<ValidationResult, ProviderError> {
-        Ok(ValidationResult::Unknown)
     }
 }
 

@@ -70,7 +70,7 @@ impl Provider for KubernetesProvider {
             && ctx.object_namespace.is_empty()
             && connect::is_referent(ctx, cfg)
         {
-            return Ok(Box::new(ReferentClient));
+            return Ok(Box::new(super::ReferentClient));
         }
         let client = connect::client(ctx, cfg).await?;
         Ok(Box::new(KubernetesClient {
@@ -79,37 +79,6 @@ impl Provider for KubernetesProvider {
             store_kind: ctx.store.kind,
         }))
     }
-}
-
-/// Stand-in for a referent ClusterSecretStore validated without an object namespace.
-struct ReferentClient;
-
-#[async_trait]
-impl SecretsClient for ReferentClient {
-    async fn get_secret(
-        &self,
-        _: &ExternalSecretDataRemoteRef,
-    ) -> Result<SecretValue, ProviderError> {
-        Err(referent_error())
-    }
-    async fn get_secret_map(
-        &self,
-        _: &ExternalSecretDataRemoteRef,
-    ) -> Result<SecretMap, ProviderError> {
-        Err(referent_error())
-    }
-    async fn get_all_secrets(&self, _: &ExternalSecretFind) -> Result<SecretMap, ProviderError> {
-        Err(referent_error())
-    }
-    async fn validate(&self) -> Result<ValidationResult, ProviderError> {
-        Ok(ValidationResult::Unknown)
-    }
-}
-
-fn referent_error() -> ProviderError {
-    ProviderError::InvalidConfig(
-        "referent authentication needs the namespace of the object being reconciled".into(),
-    )
 }
 
 /// A client for one store, bound to its remote namespace.

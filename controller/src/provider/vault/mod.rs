@@ -148,7 +148,7 @@ impl Provider for VaultProvider {
             && ctx.object_namespace.is_empty()
             && referent(ctx, auth_cfg)
         {
-            return Ok(Box::new(ReferentClient));
+            return Ok(Box::new(super::ReferentClient));
         }
         let identity = http::resolve_identity(ctx, cfg).await?;
         let conn = Connection::new(ctx, cfg, identity).await?;
@@ -168,35 +168,6 @@ impl Provider for VaultProvider {
             },
             check_and_set_required,
         }))
-    }
-}
-
-/// Stand-in for a referent ClusterSecretStore validated without an object namespace.
-struct ReferentClient;
-
-fn referent_error() -> ProviderError {
-    invalid("referent authentication needs the namespace of the object being reconciled")
-}
-
-#[async_trait]
-impl SecretsClient for ReferentClient {
-    async fn get_secret(
-        &self,
-        _: &ExternalSecretDataRemoteRef,
-    ) -> Result<SecretValue, ProviderError> {
-        Err(referent_error())
-    }
-    async fn get_secret_map(
-        &self,
-        _: &ExternalSecretDataRemoteRef,
-    ) -> Result<SecretMap, ProviderError> {
-        Err(referent_error())
-    }
-    async fn get_all_secrets(&self, _: &ExternalSecretFind) -> Result<SecretMap, ProviderError> {
-        Err(referent_error())
-    }
-    async fn validate(&self) -> Result<ValidationResult, ProviderError> {
-        Ok(ValidationResult::Unknown)
     }
 }
 
