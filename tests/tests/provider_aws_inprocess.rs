@@ -101,3 +101,62 @@ async fn concurrent_reads_of_different_secrets_are_batched_by_twenty() {
         Err(ProviderError::NoSecret)
     ));
 }
+
+/// IRSA: the role comes from the ServiceAccount's `eks.amazonaws.com/role-arn` annotation, which
+/// admission never saw; the namespace policy is applied to it before any token is requested or
+/// STS is called.
+#[tokio::test]
+async fn a_service_account_role_the_namespace_forbids_is_never_assumed() {
+    use controller::stores::NamespacePolicies;
+    let moto = Moto::start().await.unwrap();
+    let sim = Sim::start().await.unwrap();
+    let kube = sim.client();
+    let ns: Namespace = serde_json::from_value(json!({"metadata": {
+        "name": "apps",
+        "annotations": {"iam.amazonaws.com/permitted": "arn:aws:iam::123456789012:role/apps-.*"}
+    }}))
+    .unwrap();
+    Api::<Namespace>::all(kube.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap();
+    let sa: k8s_openapi::api::core::v1::ServiceAccount = serde_json::from_value(json!({
+        "metadata": {"name": "irsa", "namespace": "apps", "annotations": {
+            "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/admin"}}
+    }))
+    .unwrap();
+    Api::<k8s_openapi::api::core::v1::ServiceAccount>::namespaced(kube.clone(), "apps")
+        .create(&PostParams::default(), &sa)
+        .await
+        .unwrap();
+    let spec = serde_json::from_value(json!({"provider": {"aws": {
+        "service": "SecretsManager", "region": Moto::REGION,
+        "auth": {"jwt": {"serviceAccountRef": {"name": "irsa"}}}
+    }}}))
+    .unwrap();
+    let ctx = ClientContext::new(
+        kube.clone(),
+        StoreInfo {
+            kind: SecretStoreKind::SecretStore,
+            name: "aws".into(),
+            namespace: Some("apps".into()),
+            uid: "uid".into(),
+            generation: 1,
+            spec,
+        },
+        "apps".to_string(),
+    )
+    .with_policies(NamespacePolicies::new(kube, false));
+    moto.start_recording().await.unwrap();
+    let provider = AwsProvider::new(Endpoints::all(moto.endpoint()));
+    let err = match provider.new_client(&ctx).await {
+        Ok(c) => c.validate().await.err(),
+        Err(e) => Some(e),
+    };
+    let Some(ProviderError::Policy(v)) = err else {
+        panic!("expected a policy violation, got {err:?}");
+    };
+    assert!(v.to_string().contains("role/admin"), "{v}");
+    let calls = moto.recorded_calls().await.unwrap();
+    assert!(calls.iter().all(|c| c.service != "sts"), "{calls:?}");
+}

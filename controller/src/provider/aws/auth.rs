@@ -174,6 +174,8 @@ async fn base(ctx: &ClientContext, cfg: &AWSProvider) -> Result<Base, ProviderEr
                     account.name
                 ))
             })?;
+        // The role comes from the cluster, not the store spec, so admission never saw it.
+        ctx.check_role(&role).await?;
         let audience = annotations
             .get(AUDIENCE_ANNOTATION)
             .filter(|a| !a.is_empty())
