@@ -572,3 +572,61 @@ async fn expired_tokens_are_refused() {
     assert_eq!(s, 401);
     assert!(c.is_some());
 }
+
+/// The import reference: without a content type `value` is a base64 PFX; `pwd` opens it.
+#[tokio::test]
+async fn certificates_import_from_pkcs12() {
+    let f = fake().await;
+    let t = token(&f).await;
+    let ck = rcgen::generate_simple_self_signed(vec!["pfx.example.com".into()]).unwrap();
+    let vars = std::collections::BTreeMap::from([
+        ("cert".to_string(), ck.cert.pem()),
+        ("key".to_string(), ck.signing_key.serialize_pem()),
+        ("pass".to_string(), "s3cret".to_string()),
+    ]);
+    let pfx = |text: &str| {
+        shared::template::render_str("pfx", text, &vars)
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let cases = [
+        (
+            json!({"value": pfx("{{ fullPemToPkcs12 .cert .key }}")}),
+            200,
+        ),
+        (
+            json!({"value": pfx("{{ fullPemToPkcs12Pass .cert .key .pass }}"), "pwd": "s3cret"}),
+            200,
+        ),
+        // Wrong password, and bytes that are no PFX at all.
+        (
+            json!({"value": pfx("{{ fullPemToPkcs12Pass .cert .key .pass }}"), "pwd": "nope"}),
+            400,
+        ),
+        (json!({"value": STANDARD.encode(b"not a pfx")}), 400),
+        // The PEM text under the PFX content type is not a PFX either.
+        (
+            json!({"value": ck.cert.pem(), "policy": {"secret_props": {"contentType": "application/x-pkcs12"}}}),
+            400,
+        ),
+    ];
+    for (i, (body, want)) in cases.into_iter().enumerate() {
+        let (s, _, resp) = kv(
+            &f,
+            Some(&t),
+            reqwest::Method::POST,
+            &format!("/certificates/p{i}/import?api-version=7.4"),
+            Some(&body.to_string()),
+        )
+        .await;
+        assert_eq!(s, want, "case {i}: {resp}");
+        if want == 200 {
+            assert_eq!(
+                STANDARD.decode(resp["cer"].as_str().unwrap()).unwrap(),
+                ck.cert.der().to_vec(),
+                "case {i}"
+            );
+        }
+    }
+}

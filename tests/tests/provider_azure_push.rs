@@ -1,6 +1,6 @@
 //! Azure Key Vault pushes against the fake: whole Secret / one key / property merge, the
 //! managed-by tag, no write when unchanged, metadata tags and expiry, exists, deletes that only
-//! touch what we manage, PEM certificates.
+//! touch what we manage, certificates from PEM or PKCS#12.
 
 mod provider_azure_support;
 
@@ -221,6 +221,64 @@ async fn certificates_are_imported_from_pem_once() {
         .await
         .unwrap();
     assert!(s.fake.certificate("web").is_none());
+}
+
+/// A Secret with binary values (a PFX is not text).
+fn binary_source(data: &[(&str, &[u8])]) -> Secret {
+    use base64::Engine as _;
+    let data: serde_json::Map<String, Value> = data
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                json!(base64::engine::general_purpose::STANDARD.encode(v)),
+            )
+        })
+        .collect();
+    serde_json::from_value(json!({"metadata": {"name": "src"}, "data": data})).unwrap()
+}
+
+#[tokio::test]
+async fn certificates_are_imported_from_pkcs12_and_bare_der_is_refused() {
+    use base64::Engine as _;
+    let s = setup().await;
+    let c = client(&s).await;
+    let ck = rcgen::generate_simple_self_signed(vec!["pfx.example.com".into()]).unwrap();
+    // A PFX as users get one from ESO's own template function (no password).
+    let vars = std::collections::BTreeMap::from([
+        ("cert".to_string(), ck.cert.pem()),
+        ("key".to_string(), ck.signing_key.serialize_pem()),
+    ]);
+    let pfx_b64 =
+        shared::template::render_str("pfx", "{{ fullPemToPkcs12 .cert .key }}", &vars).unwrap();
+    let pfx = base64::engine::general_purpose::STANDARD
+        .decode(pfx_b64.trim())
+        .unwrap();
+    let src = binary_source(&[("tls.pfx", &pfx), ("tls.der", ck.cert.der().as_ref())]);
+
+    c.push_secret(&src, &entry(Some("tls.pfx"), "cert/pfx", None, None))
+        .await
+        .unwrap();
+    let cert = s.fake.certificate("pfx").unwrap();
+    assert_eq!(cert.cer, ck.cert.der().to_vec());
+    s.fake.reset_calls();
+    c.push_secret(&src, &entry(Some("tls.pfx"), "cert/pfx", None, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.fake.calls("ImportCertificate"),
+        0,
+        "the same certificate is not imported again"
+    );
+
+    // A certificate without its key cannot be imported; the error says what to push instead.
+    let err = c
+        .push_secret(&src, &entry(Some("tls.der"), "cert/der", None, None))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("PKCS#12") && err.contains("PEM"), "{err}");
+    assert!(s.fake.certificate("der").is_none());
 }
 
 #[tokio::test]

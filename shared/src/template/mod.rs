@@ -20,6 +20,7 @@ mod printf;
 mod value;
 
 pub use funcs::function_names;
+pub use funcs::pkcs12::pkcs12_leaf_certificate;
 pub use value::Value;
 
 /// Action delimiters (ESO's `--template-left-delimiter` / `--template-right-delimiter`).

@@ -1,5 +1,5 @@
 //! PushSecret into Key Vault: secrets (whole Secret as JSON, one key, or merged into one JSON
-//! property), PEM certificates and private keys (as JWKs), all tagged [`MANAGED_TAG`]; objects without the tag are
+//! property), certificates (PKCS#12 or PEM, with their key) and private keys (as JWKs), all tagged [`MANAGED_TAG`]; objects without the tag are
 //! neither overwritten nor deleted; an unchanged value is not written again.
 
 use std::collections::BTreeMap;
@@ -210,24 +210,61 @@ async fn push_secret(
     }
 }
 
-/// PEM certificate with its private key, imported unless Key Vault already has the same DER.
+/// The body of a certificate import and the leaf certificate it holds.
+struct CertImport {
+    leaf: Vec<u8>,
+    value: String,
+    content_type: &'static str,
+}
+
+impl CertImport {
+    /// ESO tries PKCS#12, then DER, then PEM. A bare DER certificate has no private key, which
+    /// Key Vault's import requires, so it is refused here with the fix rather than by Azure.
+    fn from_value(value: &[u8]) -> Result<Self, ProviderError> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        if let Ok(leaf) = shared::template::pkcs12_leaf_certificate(value, "") {
+            return Ok(CertImport {
+                leaf,
+                value: base64::engine::general_purpose::STANDARD.encode(value),
+                content_type: "application/x-pkcs12",
+            });
+        }
+        if x509_parser::parse_x509_certificate(value).is_ok_and(|(rest, _)| rest.is_empty()) {
+            return Err(ProviderError::InvalidConfig(
+                "a DER certificate has no private key, which a Key Vault certificate import needs: \
+                 push a PKCS#12 archive (no password) or a PEM bundle with the key"
+                    .into(),
+            ));
+        }
+        let leaf = CertificateDer::pem_slice_iter(value)
+            .next()
+            .and_then(Result::ok)
+            .ok_or_else(|| {
+                ProviderError::InvalidConfig(
+                    "value from secret is not a valid certificate: push a PKCS#12 archive (no \
+                     password) or a PEM bundle with a CERTIFICATE block and its private key"
+                        .into(),
+                )
+            })?;
+        Ok(CertImport {
+            leaf: leaf.as_ref().to_vec(),
+            value: String::from_utf8_lossy(value).into_owned(),
+            content_type: "application/x-pem-file",
+        })
+    }
+}
+
+/// A certificate with its private key as ESO accepts it (a PKCS#12 archive without password, or
+/// a PEM bundle), imported unless Key Vault already has the same DER.
 async fn push_cert(
     c: &AzureClient,
     name: &str,
     value: &[u8],
     spec: &MetadataSpec,
 ) -> Result<(), ProviderError> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let local = CertificateDer::pem_slice_iter(value)
-        .next()
-        .and_then(Result::ok)
-        .ok_or_else(|| {
-            ProviderError::InvalidConfig(
-                "certificate pushes need a PEM bundle with a CERTIFICATE block and its private key"
-                    .into(),
-            )
-        })?;
+    let import = CertImport::from_value(value)?;
+    let local = import.leaf.as_slice();
     let existing = fetch(c, "GetCertificate", "certificates", name, None).await?;
     if let Some(e) = &existing {
         if !is_managed(e) {
@@ -236,16 +273,15 @@ async fn push_cert(
         let remote = base64::engine::general_purpose::STANDARD
             .decode(e["cer"].as_str().unwrap_or_default())
             .unwrap_or_default();
-        if remote == local.as_ref() {
+        if remote == local {
             return Ok(());
         }
     }
     let mut tags = spec.tags.clone();
     tags.insert(MANAGED_TAG.0.into(), MANAGED_TAG.1.into());
-    let pem = String::from_utf8_lossy(value).into_owned();
     let body = json!({
-        "value": pem,
-        "policy": {"secret_props": {"contentType": "application/x-pem-file"}},
+        "value": import.value,
+        "policy": {"secret_props": {"contentType": import.content_type}},
         "tags": tags,
     });
     let url = c.vault.url(&format!("certificates/{name}/import"))?;

@@ -118,6 +118,12 @@ fn decode_chain(input: &[u8], password: &str) -> Result<Chain, String> {
     })
 }
 
+/// The leaf certificate (DER) of a PKCS#12 archive with its private key, as go-pkcs12's
+/// `DecodeChain` finds it; for providers that must recognise a pushed archive.
+pub fn pkcs12_leaf_certificate(input: &[u8], password: &str) -> Result<Vec<u8>, String> {
+    decode_chain(input, password).map(|c| c.cert)
+}
+
 fn parse_pkcs8(der: &[u8]) -> Result<PrivateKey, String> {
     der::pkcs8_to_private_key(der)
         .ok_or_else(|| "x509: failed to parse PKCS#8 private key".to_string())

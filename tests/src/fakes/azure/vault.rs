@@ -684,6 +684,26 @@ pub(crate) fn pem_blocks(text: &str) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// The certificate of a PEM import, which must carry its private key as well.
+fn pem_certificate(value: &str) -> Result<Vec<u8>, Response> {
+    let blocks = pem_blocks(value);
+    let Some(cer) = blocks
+        .iter()
+        .find(|(l, _)| l == "CERTIFICATE")
+        .map(|(_, d)| d.clone())
+    else {
+        return Err(bad(
+            "The specified PEM X.509 certificate content can not be read. Please check if certificate is in valid PEM format.",
+        ));
+    };
+    if !blocks.iter().any(|(l, _)| l.ends_with("PRIVATE KEY")) {
+        return Err(bad(
+            "Private key is not specified in the specified X.509 PEM certificate content. Please specify private key in the X.509 PEM certificate content.",
+        ));
+    }
+    Ok(cer)
+}
+
 fn import_cert(st: &mut State, name: &str, body: &[u8]) -> Response {
     st.count("ImportCertificate");
     let m = match parse_body(body) {
@@ -698,26 +718,27 @@ fn import_cert(st: &mut State, name: &str, body: &[u8]) -> Response {
         .and_then(|p| p["secret_props"]["contentType"].as_str())
         .unwrap_or("application/x-pkcs12")
         .to_string();
-    if content_type != "application/x-pem-file" {
-        return bad(
-            "This fake imports PEM certificates only (policy.secret_props.contentType application/x-pem-file).",
-        );
-    }
-    let blocks = pem_blocks(value);
-    let Some(cer) = blocks
-        .iter()
-        .find(|(l, _)| l == "CERTIFICATE")
-        .map(|(_, d)| d.clone())
-    else {
-        return bad(
-            "The specified PEM X.509 certificate content can not be read. Please check if certificate is in valid PEM format.",
-        );
+    // The REST reference: `value` is the base64 PFX (default content type) or the PEM text
+    // (application/x-pem-file), either holding the private key; `pwd` opens an encrypted PFX.
+    let cer = match content_type.as_str() {
+        "application/x-pem-file" => match pem_certificate(value) {
+            Ok(cer) => cer,
+            Err(r) => return r,
+        },
+        "application/x-pkcs12" => {
+            let pwd = m.get("pwd").and_then(Value::as_str).unwrap_or_default();
+            let pfx = STANDARD.decode(value).unwrap_or_default();
+            match shared::template::pkcs12_leaf_certificate(&pfx, pwd) {
+                Ok(cer) => cer,
+                Err(_) => {
+                    return bad(
+                        "The specified PFX content can not be read or the password is wrong. Please check the PFX content and password.",
+                    );
+                }
+            }
+        }
+        other => return bad(&format!("Unsupported content type '{other}'.")),
     };
-    if !blocks.iter().any(|(l, _)| l.ends_with("PRIVATE KEY")) {
-        return bad(
-            "Private key is not specified in the specified X.509 PEM certificate content. Please specify private key in the X.509 PEM certificate content.",
-        );
-    }
     let tags = match parse_tags(&m) {
         Ok(t) => t.unwrap_or_default(),
         Err(r) => return r,
