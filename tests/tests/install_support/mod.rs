@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod api_scan;
+pub mod rbac_proxy;
 pub mod webhook_sim;
 
 use std::collections::HashMap;
