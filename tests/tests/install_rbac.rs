@@ -456,3 +456,73 @@ fn the_source_scan_follows_api_values() {
     // `controller_owner_ref` leaves blockOwnerDeletion unset: no finalizers permission.
     assert!(!has("ClusterExternalSecret", "finalizers", "update"));
 }
+
+/// The scanner on code written for it: what a new call anywhere would look like.
+#[test]
+fn the_source_scan_derives_verbs_from_calls_not_from_kinds() {
+    let root = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("api-scan");
+    let src = root.join("fixture").join("src");
+    std::fs::create_dir_all(&src).expect("fixture dir");
+    std::fs::write(
+        src.join("lib.rs"),
+        r#"
+fn cms(client: Client) -> Api<ConfigMap> { Api::namespaced(client, "x") }
+struct Holder { leases: Api<Lease> }
+trait Store { fn api(client: Client) -> Api<Self>; }
+impl Store for SecretStore { fn api(client: Client) -> Api<Self> { Api::all(client) } }
+impl Store for ClusterSecretStore { fn api(client: Client) -> Api<Self> { Api::all(client) } }
+fn mark<K>(api: &Api<K>) { let _ = api.patch("n", &pp, &p); }
+fn relay<T>(api: Api<T>) { mark(&api); }
+async fn work<S: Store>(client: Client, h: &Holder) {
+    let configs = cms(client.clone());
+    let again = configs.clone();
+    again.delete("a", &Default::default()).await;
+    h.leases.entry("l").await;
+    relay(Api::<Namespace>::all(client.clone()));
+    S::api(client.clone()).replace_status("s", &pp, &b).await;
+    let (a, b): (Api<Secret>, Api<PushSecret>) = (Api::all(client.clone()), Api::all(client.clone()));
+    let _ = vec![a.get_opt("x"), b.create_subresource("eviction", "n", &pp, body)];
+    Controller::new(Api::<ExternalSecret>::all(client.clone()), Default::default());
+    let r = Recorder::new(client.clone(), reporter);
+    let owner = OwnerReference { kind: ClusterPushSecret::kind(&()).into(), block_owner_deletion: Some(true), ..Default::default() };
+    let map = std::collections::HashMap::<String, String>::new();
+    map.get("not an api");
+}
+#[cfg(test)]
+mod tests {
+    async fn t(client: Client) { Api::<Secret>::all(client).delete("x", &dp).await; }
+}
+"#,
+    )
+    .expect("fixture source");
+    let known = ["ExternalSecret", "ClusterPushSecret"]
+        .map(String::from)
+        .into_iter()
+        .collect();
+    let scan = scan_crate(&root, "fixture", &known);
+    let got: BTreeSet<String> = scan
+        .calls
+        .keys()
+        .map(|(k, s, v)| format!("{v} {k}/{s}"))
+        .collect();
+    let want: BTreeSet<String> = [
+        "delete ConfigMap/",
+        "get Lease/",
+        "create Lease/",
+        "update Lease/",
+        "patch Namespace/",
+        "update SecretStore/status",
+        "update ClusterSecretStore/status",
+        "get Secret/",
+        "create PushSecret/eviction",
+        "list ExternalSecret/",
+        "watch ExternalSecret/",
+        "create Event/",
+        "patch Event/",
+        "update ClusterPushSecret/finalizers",
+    ]
+    .map(String::from)
+    .into_iter()
+    .collect();
+    assert_eq!(got, want);
+}
