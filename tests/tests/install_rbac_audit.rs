@@ -7,26 +7,17 @@
 
 mod install_support;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::collections::BTreeSet;
 
 use base64::Engine as _;
-use clap::Parser;
-use controller::cli::RunArgs;
-use controller::externalsecret::controller::stopped;
-use controller::leader::{self, LeaderConfig};
-use install_support::rbac_proxy::{Audit, attributes, client_as, rules_for};
+use install_support::controller_audit::*;
+use install_support::rbac_proxy::attributes;
 use install_support::*;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
-use kube::core::GroupVersionKind;
-use kube::discovery::ApiResource;
-use serde_json::{Value, json};
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::json;
 use shared::api::v1::{ClusterExternalSecret, ExternalSecret};
 use shared::api::v1alpha1::ClusterPushSecret;
 use tests::sim::Sim;
-
-const SERVICE_ACCOUNT: &str = "external-secrets-controller";
-const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Grants the scenario cannot reach, as (group, resource, verb). Each one is still derived from
 /// the code by the static scan in install_rbac.rs; here they are only excused from being seen.
@@ -46,128 +37,6 @@ const UNREACHED: &[(&str, &str, &str, &str)] = &[
          for stores that assume roles (AWS/GCP/Azure/Vault only)",
     ),
 ];
-
-#[derive(Parser)]
-struct Run {
-    #[command(flatten)]
-    run: RunArgs,
-}
-
-/// `controller run` flags of the rendered Deployment (the process-wide logging flags dropped).
-fn run_args(objs: &[Value]) -> RunArgs {
-    let deploy = find(objs, "Deployment", "external-secrets-controller");
-    let args = container_args(deploy);
-    assert_eq!(args.first().map(String::as_str), Some("run"));
-    let args = args
-        .iter()
-        .skip(1)
-        .filter(|a| !a.starts_with("--log-format") && !a.starts_with("--loglevel"));
-    Run::try_parse_from(std::iter::once(&"controller".to_string()).chain(args))
-        .expect("Deployment args parse")
-        .run
-}
-
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + TIMEOUT;
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-const CLUSTER_SCOPED: &[&str] = &[
-    "Namespace",
-    "ClusterSecretStore",
-    "ClusterExternalSecret",
-    "ClusterPushSecret",
-    "ClusterGenerator",
-];
-
-fn resource_of(doc: &DynamicObject) -> (ApiResource, bool) {
-    let types = doc.types.clone().expect("apiVersion and kind");
-    let gvk: GroupVersionKind = types.try_into().expect("gvk");
-    let cluster = CLUSTER_SCOPED.contains(&gvk.kind.as_str());
-    (ApiResource::from_gvk(&gvk), cluster)
-}
-
-fn dyn_api(client: &kube::Client, doc: &DynamicObject) -> Api<DynamicObject> {
-    let (ar, cluster) = resource_of(doc);
-    if cluster {
-        Api::all_with(client.clone(), &ar)
-    } else {
-        let ns = doc.metadata.namespace.as_deref().expect("namespace");
-        Api::namespaced_with(client.clone(), ns, &ar)
-    }
-}
-
-/// Server-side applies YAML documents as the admin.
-async fn apply(client: &kube::Client, yaml: &str) {
-    for doc in serde_saphyr::from_multiple::<DynamicObject>(yaml).expect("yaml") {
-        let name = doc.metadata.name.clone().expect("name");
-        dyn_api(client, &doc)
-            .patch(
-                &name,
-                &PatchParams::apply("audit").force(),
-                &Patch::Apply(&doc),
-            )
-            .await
-            .unwrap_or_else(|e| panic!("apply {name}: {e}"));
-    }
-}
-
-async fn delete(client: &kube::Client, yaml: &str) {
-    for doc in serde_saphyr::from_multiple::<DynamicObject>(yaml).expect("yaml") {
-        let name = doc.metadata.name.clone().expect("name");
-        dyn_api(client, &doc)
-            .delete(&name, &DeleteParams::default())
-            .await
-            .unwrap_or_else(|e| panic!("delete {name}: {e}"));
-    }
-}
-
-async fn get(client: &kube::Client, yaml: &str) -> Option<Value> {
-    let doc = serde_saphyr::from_multiple::<DynamicObject>(yaml)
-        .expect("yaml")
-        .remove(0);
-    let name = doc.metadata.name.clone().expect("name");
-    dyn_api(client, &doc)
-        .get_opt(&name)
-        .await
-        .expect("get")
-        .map(|o| serde_json::to_value(o).expect("json"))
-}
-
-async fn exists(client: &kube::Client, yaml: &str) -> bool {
-    get(client, yaml).await.is_some()
-}
-
-fn ready(obj: &Option<Value>, status: &str) -> bool {
-    obj.as_ref()
-        .and_then(|o| o["status"]["conditions"].as_array().cloned())
-        .into_iter()
-        .flatten()
-        .any(|c| c["type"] == "Ready" && c["status"] == status)
-}
-
-fn secret_ref(ns: &str, name: &str) -> String {
-    format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}, namespace: {ns}}}\n")
-}
-
-fn es_ref(ns: &str, name: &str) -> String {
-    format!(
-        "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {{name: {name}, namespace: {ns}}}\n"
-    )
-}
-
-fn ps_ref(ns: &str, name: &str) -> String {
-    format!(
-        "apiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {{name: {name}, namespace: {ns}}}\n"
-    )
-}
 
 /// Namespaces, stores, template sources and generators every part of the scenario uses.
 fn base(sim: &Sim) -> String {
@@ -444,36 +313,6 @@ spec:
     )
 }
 
-/// (group, resource, verb) the rendered install grants the controller.
-fn granted(objs: &[Value]) -> BTreeSet<(String, String, String)> {
-    let mut out = BTreeSet::new();
-    for r in rules_for(objs, SERVICE_ACCOUNT) {
-        for g in &r.groups {
-            for res in &r.resources {
-                for v in &r.verbs {
-                    out.insert((g.clone(), res.clone(), v.clone()));
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Requests by (group/resource, verb), for the report.
-fn table(audit: &Audit) -> BTreeMap<(String, String), usize> {
-    let mut out = BTreeMap::new();
-    for r in audit.records() {
-        let a = r.attrs;
-        let res = if a.group.is_empty() {
-            a.resource
-        } else {
-            format!("{}.{}", a.resource, a.group)
-        };
-        *out.entry((res, a.verb)).or_default() += 1;
-    }
-    out
-}
-
 async fn scenario(admin: &kube::Client, sim: &Sim) {
     apply(admin, &base(sim)).await;
     apply(admin, EXTERNAL_SECRETS).await;
@@ -619,30 +458,9 @@ async fn controller_rbac_is_used_in_full_and_never_refuses() {
         .expect("CRDs install");
     let admin = sim.client();
     apply(&admin, &base(&sim)).await;
-    let (client, audit) = client_as(&sim, &objs, SERVICE_ACCOUNT).await;
-
-    // The process as `controller run` starts it from the Deployment's flags.
-    let args = run_args(&objs);
-    assert!(args.enable_leader_election, "the install elects a leader");
-    let config = args.config();
-    let lease = LeaderConfig::new(&args.leader_election_id, NAMESPACE, "audit_1");
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let run = {
-        let client = client.clone();
-        tokio::spawn(async move {
-            leader::run_leading(
-                client.clone(),
-                lease,
-                stopped(stop_rx),
-                move |leading| async move {
-                    controller::run_controllers(client, config, stopped(leading))
-                        .await
-                        .expect("controllers run");
-                },
-            )
-            .await
-        })
-    };
+    let running = start(&sim, &objs).await;
+    let audit = running.audit.clone();
+    let client = running.client.clone();
 
     scenario(&admin, &sim).await;
     // A warning repeats after the 1 s, 2 s, 4 s backoff; lease renewals every 2 s.
@@ -653,12 +471,7 @@ async fn controller_rbac_is_used_in_full_and_never_refuses() {
             .any(|r| r.attrs.resource == "events" && r.attrs.verb == "patch")
     })
     .await;
-    let _ = stop_tx.send(true);
-    tokio::time::timeout(TIMEOUT, run)
-        .await
-        .expect("controller stops")
-        .expect("joined")
-        .expect("lease released");
+    running.stop().await;
 
     let seen = table(&audit);
     eprintln!("controller requests by resource and verb:");
