@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use base64::Engine as _;
 use install_support::controller_audit::*;
-use install_support::rbac_proxy::attributes;
+use install_support::rbac_proxy::{Rule, attributes, permits};
 use install_support::*;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
@@ -532,12 +532,62 @@ async fn controller_rbac_is_used_in_full_and_never_refuses() {
             "no ownerReference to {owner}"
         );
     }
-    // Sanity of the attribute mapping the audit rests on.
-    let a = attributes(
-        &http::Method::GET,
-        "/api/v1/namespaces/apps/secrets",
-        "watch=true",
-    )
-    .expect("resource path");
-    assert_eq!((a.verb.as_str(), a.namespace.as_str()), ("watch", "apps"));
+}
+
+/// The request attributes and rule matching the audit rests on, as the apiserver's RBAC has them.
+#[test]
+fn the_proxy_authorizes_like_rbac() {
+    use http::Method;
+    let attrs = |m: Method, path: &str, query: &str| {
+        let a = attributes(&m, path, query).expect("resource path");
+        format!("{} {} {}/{}", a.verb, a.resource, a.namespace, a.name)
+    };
+    assert_eq!(
+        attrs(Method::GET, "/api/v1/namespaces/apps/secrets", "watch=true"),
+        "watch secrets apps/"
+    );
+    // A Namespace is addressed within itself.
+    assert_eq!(
+        attrs(Method::GET, "/api/v1/namespaces/apps", ""),
+        "get namespaces apps/apps"
+    );
+    assert_eq!(
+        attrs(Method::POST, "/api/v1/namespaces/apps/secrets", ""),
+        "create secrets apps/"
+    );
+    assert_eq!(
+        attrs(
+            Method::POST,
+            "/api/v1/namespaces/apps/serviceaccounts/reader/token",
+            ""
+        ),
+        "create serviceaccounts/token apps/reader"
+    );
+    assert_eq!(
+        attrs(
+            Method::DELETE,
+            "/apis/external-secrets.io/v1/namespaces/apps/externalsecrets",
+            ""
+        ),
+        "deletecollection externalsecrets apps/"
+    );
+    assert!(attributes(&Method::GET, "/apis/external-secrets.io/v1", "").is_none());
+
+    let rule = Rule {
+        namespace: Some("apps".into()),
+        groups: vec![String::new()],
+        resources: vec!["secrets".into()],
+        verbs: vec!["get".into(), "create".into()],
+        names: vec!["one".into()],
+    };
+    let allowed =
+        |m: Method, path: &str| permits(&rule, &attributes(&m, path, "").expect("resource path"));
+    assert!(allowed(Method::GET, "/api/v1/namespaces/apps/secrets/one"));
+    assert!(!allowed(Method::GET, "/api/v1/namespaces/apps/secrets/two"));
+    assert!(!allowed(
+        Method::GET,
+        "/api/v1/namespaces/other/secrets/one"
+    ));
+    // resourceNames never match a create.
+    assert!(!allowed(Method::POST, "/api/v1/namespaces/apps/secrets"));
 }
