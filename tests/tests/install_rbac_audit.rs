@@ -19,24 +19,9 @@ use shared::api::v1::{ClusterExternalSecret, ExternalSecret};
 use shared::api::v1alpha1::ClusterPushSecret;
 use tests::sim::Sim;
 
-/// Grants the scenario cannot reach, as (group, resource, verb). Each one is still derived from
-/// the code by the static scan in install_rbac.rs; here they are only excused from being seen.
-const UNREACHED: &[(&str, &str, &str, &str)] = &[
-    (
-        "",
-        "serviceaccounts",
-        "get",
-        "AWS/GCP/Azure workload identity read the account's annotations; those providers need \
-         their emulators, the Fake and Kubernetes providers never read a ServiceAccount",
-    ),
-    (
-        "",
-        "namespaces",
-        "get",
-        "read when the namespace cache misses (a race with a new namespace) and by the policy gate \
-         for stores that assume roles (AWS/GCP/Azure/Vault only)",
-    ),
-];
+/// Grants the scenario cannot reach, as (group, resource, verb, why). Each one is still derived
+/// from the code by the static scan in install_rbac.rs; here it is only excused from being seen.
+const UNREACHED: &[(&str, &str, &str, &str)] = &[];
 
 /// Namespaces, stores, template sources and generators every part of the scenario uses.
 fn base(sim: &Sim) -> String {
@@ -102,6 +87,32 @@ spec:
       remoteNamespace: remote
       server: {{url: "{url}", caBundle: "{ca}"}}
       auth: {{serviceAccount: {{name: reader}}}}
+---
+# AWS through IRSA: the role comes from the ServiceAccount's annotation and is checked against the
+# namespace policy (a Namespace read) before any STS call; the policy refuses it, so nothing
+# leaves the machine.
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: locked
+  annotations: {{iam.amazonaws.com/permitted: "arn:aws:iam::111111111111:role/allowed"}}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: irsa
+  namespace: locked
+  annotations: {{eks.amazonaws.com/role-arn: "arn:aws:iam::111111111111:role/forbidden"}}
+---
+apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {{name: aws-irsa, namespace: locked}}
+spec:
+  provider:
+    aws:
+      service: SecretsManager
+      region: eu-central-1
+      auth: {{jwt: {{serviceAccountRef: {{name: irsa}}}}}}
 ---
 apiVersion: v1
 kind: Secret
@@ -355,6 +366,18 @@ async fn scenario(admin: &kube::Client, sim: &Sim) {
         get(admin, "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: kube-sa, namespace: apps}\n")
             .await
             .is_some_and(|s| s["status"]["conditions"].as_array().is_some_and(|c| !c.is_empty()))
+    })
+    .await;
+    eventually("aws-irsa refused by the namespace policy", || async {
+        get(admin, "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: aws-irsa, namespace: locked}\n")
+            .await
+            .is_some_and(|s| {
+                s["status"]["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c["message"].as_str().is_some_and(|m| m.contains("forbidden")))
+            })
     })
     .await;
     for ns in ["apps", "apps2"] {
