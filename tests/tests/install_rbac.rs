@@ -16,7 +16,11 @@ use install_support::*;
 use kube::Resource;
 use serde_json::Value;
 
+// ---------------------------------------------------------------------------------------------
+// The webhook: kinds from the sources, verbs and resource names from this table.
+
 const READ: &[&str] = &["get", "list", "watch"];
+
 /// One permission the code needs: (group, resource incl. subresource, verbs, resourceNames).
 #[derive(Clone, Debug)]
 struct Need {
