@@ -510,13 +510,19 @@ fn namespaced_install_needs_no_cluster_permissions() {
         .flat_map(|r| strings(&r["resources"]))
         .collect();
     for cluster_scoped in [
-        "namespaces",
         "clustersecretstores",
         "clusterexternalsecrets",
         "clusterpushsecrets",
         "clustergenerators",
     ] {
         assert!(!resources.contains(cluster_scoped), "{cluster_scoped}");
+    }
+    // Of Namespaces a Role can only let the controller read its own (the policy annotations).
+    for r in rules
+        .iter()
+        .filter(|r| strings(&r["resources"]).iter().any(|x| x == "namespaces"))
+    {
+        assert_eq!(strings(&r["verbs"]), ["get"], "namespaces");
     }
     assert!(resources.contains("secrets") && resources.contains("externalsecrets"));
 }

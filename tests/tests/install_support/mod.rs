@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod api_scan;
+pub mod controller_audit;
+pub mod rbac_proxy;
 pub mod webhook_sim;
 
 use std::collections::HashMap;
