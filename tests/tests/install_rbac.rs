@@ -1,8 +1,8 @@
 //! RBAC is derived from the code. The controller's permissions come from a `syn` scan of its
 //! sources (install_support/api_scan.rs: every call on an `Api<K>`, every watch, the event
-//! recorder, ownerReferences that block owner deletion); the webhook's from the kinds its sources
-//! reach through `Api<K>` plus its table below (its grants are limited to resource names that
-//! come from its flags). The rendered (Cluster)Roles must grant exactly that: nothing missing,
+//! recorder, ownerReferences that block owner deletion); the webhook's from the same scan plus a
+//! table of what a scan cannot see (its grants are limited to resource names that come from its
+//! flags). The rendered (Cluster)Roles must grant exactly that: nothing missing,
 //! nothing extra, no wildcards. A new call without RBAC, or a grant nobody uses, fails here;
 //! install_rbac_audit.rs checks the same at runtime.
 
@@ -17,72 +17,97 @@ use kube::Resource;
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------------------------
-// The webhook: kinds from the sources, verbs and resource names from this table.
-
-const READ: &[&str] = &["get", "list", "watch"];
-
-/// One permission the code needs: (group, resource incl. subresource, verbs, resourceNames).
-#[derive(Clone, Debug)]
-struct Need {
-    group: &'static str,
-    resource: &'static str,
-    verbs: &'static [&'static str],
-    /// Limited to these names (empty = any).
-    names: &'static [&'static str],
-    /// Granted in the install namespace only (Role), not cluster-wide.
-    namespaced_only: bool,
-}
-
-const fn need(group: &'static str, resource: &'static str, verbs: &'static [&'static str]) -> Need {
-    Need {
-        group,
-        resource,
-        verbs,
-        names: &[],
-        namespaced_only: false,
-    }
-}
+// The webhook: verbs from the scan; resource names, scope and the dynamic API from this table.
 
 const WEBHOOK_CONFIGS: &[&str] = &["externalsecret-validate", "secretstore-validate"];
 const MUTATING_CONFIGS: &[&str] = &["external-secrets-mutate"];
 const TLS_SECRET: &[&str] = &["external-secrets-webhook-tls"];
 
-fn webhook_table(kind: &str) -> Option<Vec<Need>> {
-    let es = "external-secrets.io";
-    let named = |group, resource, names| Need {
-        names,
-        ..need(group, resource, &["get", "update", "patch"])
-    };
+/// What a source scan cannot see about a kind the webhook calls: (group, plural, the names its
+/// flags limit it to (the install's values), granted in the install namespace only).
+fn webhook_scope(
+    kind: &str,
+) -> Option<(&'static str, &'static str, &'static [&'static str], bool)> {
     Some(match kind {
-        "Namespace" => vec![need("", "namespaces", READ)],
-        "SecretStore" => vec![need(es, "secretstores", READ)],
-        "ClusterSecretStore" => vec![need(es, "clustersecretstores", READ)],
+        "Namespace" => ("", "namespaces", &[], false),
         // The rules' ClusterSecretStore cache is untyped (one undecodable store must not stop it
         // from syncing); it is the webhook's only dynamic API.
-        "DynamicObject" => vec![need(es, "clustersecretstores", READ)],
-        "Secret" => vec![Need {
-            namespaced_only: true,
-            ..named("", "secrets", TLS_SECRET)
-        }],
-        "ValidatingWebhookConfiguration" => vec![named(
+        "DynamicObject" => ("external-secrets.io", "clustersecretstores", &[], false),
+        "Secret" => ("", "secrets", TLS_SECRET, true),
+        "ValidatingWebhookConfiguration" => (
             "admissionregistration.k8s.io",
             "validatingwebhookconfigurations",
             WEBHOOK_CONFIGS,
-        )],
-        "MutatingWebhookConfiguration" => vec![named(
+            false,
+        ),
+        "MutatingWebhookConfiguration" => (
             "admissionregistration.k8s.io",
             "mutatingwebhookconfigurations",
             MUTATING_CONFIGS,
-        )],
-        // Granted by the conversion component only (checked in install_render).
-        "CustomResourceDefinition" => vec![],
+            false,
+        ),
         _ => return None,
     })
 }
 
-/// Kinds the table grants for code that has not landed yet. Each entry must still be missing
-/// from the sources: once the code arrives the entry has to go (the test says so).
-const WEBHOOK_PENDING: &[&str] = &[];
+/// Calls the default install does not grant, with why.
+const WEBHOOK_UNGRANTED: &[(&str, &str, &str)] = &[
+    (
+        "CustomResourceDefinition",
+        "patch_crd",
+        "conversion caBundles: granted by the conversion component only (install_render checks it)",
+    ),
+    (
+        "Secret",
+        "create",
+        "the install ships the TLS Secret; create runs only when it is missing, and RBAC cannot \
+         limit a create by name",
+    ),
+];
+
+fn webhook_needs() -> BTreeSet<Grant> {
+    let kinds: BTreeSet<String> = kind_resources().into_keys().collect();
+    let scan = scan_crate(&repo_root(), "webhook", &kinds);
+    let mut out = BTreeSet::new();
+    for ((kind, sub, verb), at) in &scan.calls {
+        let ungranted = WEBHOOK_UNGRANTED.iter().any(|(k, what, _)| {
+            k == kind && (what == verb || at.iter().all(|w| w.ends_with(&format!(": {what}"))))
+        });
+        if ungranted {
+            continue;
+        }
+        let (group, plural, names, namespaced_only) = webhook_scope(kind).unwrap_or_else(|| {
+            panic!(
+                "webhook calls {verb} on {kind} ({at:?}) but tests/tests/install_rbac.rs does not \
+                 know its resource: add it to webhook_scope and grant it in manifests/webhook"
+            )
+        });
+        let resource = if sub.is_empty() {
+            plural.to_string()
+        } else {
+            format!("{plural}/{sub}")
+        };
+        let names: Vec<&str> = if names.is_empty() {
+            vec![""]
+        } else {
+            names.to_vec()
+        };
+        for name in names {
+            out.insert((
+                group.to_string(),
+                resource.clone(),
+                verb.clone(),
+                name.to_string(),
+                namespaced_only,
+            ));
+        }
+    }
+    out
+}
+
+/// (group, resource, verb, resourceName or "") granted to the ServiceAccount; namespaced Roles
+/// are marked so cluster-wide and namespace-only grants are told apart.
+type Grant = (String, String, String, String, bool);
 
 fn rust_sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("read source dir") {
@@ -94,44 +119,6 @@ fn rust_sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
         }
     }
 }
-
-/// Kinds the crate's code reaches: `Api<K>` / `Api::<K>` plus client features that imply an API
-/// (event `Recorder`, TokenRequest). Generic parameters and `Self` are resolved by the impls
-/// that name the kind in the same file.
-fn kinds_used(crate_dir: &str) -> BTreeSet<String> {
-    // `Api<K>`, `Api::<K>` and metadata-only `Api<PartialObjectMeta<K>>` all reach kind K.
-    let api = regex::Regex::new(
-        r"\bApi\s*(?:::)?\s*<\s*(?:PartialObjectMeta\s*<\s*)?([A-Za-z_][A-Za-z0-9_:]*)\s*>",
-    )
-    .expect("regex");
-    let impl_for = regex::Regex::new(r"\bimpl\b[^{]*\bfor\s+([A-Z][A-Za-z0-9_]*)").expect("regex");
-    let mut files = Vec::new();
-    rust_sources(&repo_root().join(crate_dir).join("src"), &mut files);
-    let mut kinds = BTreeSet::new();
-    for f in files {
-        let text = std::fs::read_to_string(&f).expect("read source");
-        for c in api.captures_iter(&text) {
-            let k = c[1].rsplit("::").next().unwrap_or_default().to_string();
-            if k == "Self" {
-                // `fn api(..) -> Api<Self>` inside trait impls: the implementing kinds.
-                kinds.extend(impl_for.captures_iter(&text).map(|c| c[1].to_string()));
-            } else if k.len() > 1 {
-                kinds.insert(k);
-            }
-        }
-        if text.contains("events::Recorder") || text.contains("Recorder::new") {
-            kinds.insert("Recorder".to_string());
-        }
-        if text.contains("create_token_request") || text.contains("TokenRequest") {
-            kinds.insert("TokenRequest".to_string());
-        }
-    }
-    kinds
-}
-
-/// (group, resource, verb, resourceName or "") granted to the ServiceAccount; namespaced Roles
-/// are marked so cluster-wide and namespace-only grants are told apart.
-type Grant = (String, String, String, String, bool);
 
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
@@ -166,59 +153,6 @@ fn granted(objs: &[Value], service_account: &str) -> BTreeSet<Grant> {
         }
     }
     out
-}
-
-fn needed(
-    kinds: &BTreeSet<String>,
-    table: fn(&str) -> Option<Vec<Need>>,
-    pending: &[&str],
-) -> BTreeSet<Grant> {
-    let mut out = BTreeSet::new();
-    for k in kinds
-        .iter()
-        .map(String::as_str)
-        .chain(pending.iter().copied())
-    {
-        for n in table(k).unwrap_or_default() {
-            let names: Vec<&str> = if n.names.is_empty() {
-                vec![""]
-            } else {
-                n.names.to_vec()
-            };
-            for v in n.verbs {
-                for name in &names {
-                    out.insert((
-                        n.group.to_string(),
-                        n.resource.to_string(),
-                        v.to_string(),
-                        name.to_string(),
-                        n.namespaced_only,
-                    ));
-                }
-            }
-        }
-    }
-    out
-}
-
-fn webhook_needs() -> BTreeSet<Grant> {
-    let kinds = kinds_used("webhook");
-    let unknown: Vec<&String> = kinds
-        .iter()
-        .filter(|k| webhook_table(k).is_none())
-        .collect();
-    assert!(
-        unknown.is_empty(),
-        "webhook reaches {unknown:?} through the API but the install grants no RBAC for it: \
-         add it to the table in tests/tests/install_rbac.rs and to manifests/"
-    );
-    for p in WEBHOOK_PENDING {
-        assert!(
-            !kinds.contains(*p),
-            "webhook now uses {p}: remove it from the pending list (its RBAC is derived from the code)"
-        );
-    }
-    needed(&kinds, webhook_table, WEBHOOK_PENDING)
 }
 
 // ---------------------------------------------------------------------------------------------
