@@ -11,6 +11,7 @@ pub mod fake;
 pub mod gcp;
 pub mod kubernetes;
 pub mod metrics;
+pub mod push_value;
 pub mod refs;
 pub mod registry;
 pub mod vault;

@@ -22,7 +22,6 @@ mod sm_read;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use k8s_openapi::api::core::v1::Secret;
 use shared::api::v1::providers::aws::{AWSProvider, AWSServiceType};
 use shared::api::v1::{SecretStoreCapabilities, SecretStoreKind};
 use shared::api::v1alpha1::PushSecretData;
@@ -244,37 +243,6 @@ fn parse_metadata<T: serde::de::DeserializeOwned + Default>(
         Some(spec) => serde_json::from_value(spec.clone())
             .map(Some)
             .map_err(|e| ProviderError::InvalidConfig(format!("failed to parse metadata: {e}"))),
-    }
-}
-
-/// The value a PushSecret entry pushes: one key of the Secret, or (no `secretKey`) the whole
-/// Secret as a JSON object of strings.
-fn push_value(secret: &Secret, data: &PushSecretData) -> Result<SecretValue, ProviderError> {
-    let map = secret.data.clone().unwrap_or_default();
-    match data.match_.secret_key.as_deref().filter(|k| !k.is_empty()) {
-        Some(key) => map
-            .get(key)
-            .map(|v| SecretValue::new(v.0.clone()))
-            .ok_or_else(|| {
-                ProviderError::InvalidConfig(format!(
-                    "secret key {key:?} does not exist in the source Secret"
-                ))
-            }),
-        None => Ok(SecretValue::from(
-            shared::keys::GoJsonValue::Object(
-                map.iter()
-                    .map(|(k, v)| {
-                        (
-                            k.clone(),
-                            shared::keys::GoJsonValue::String(
-                                String::from_utf8_lossy(&v.0).into_owned(),
-                            ),
-                        )
-                    })
-                    .collect(),
-            )
-            .to_go_json(false),
-        )),
     }
 }
 

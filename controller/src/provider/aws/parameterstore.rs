@@ -26,6 +26,7 @@ use super::{
     parse_metadata, property_of, tag_changes, tags_json,
 };
 use crate::provider::metrics::observe;
+use crate::provider::push_value::{WholeSecretJson, source_value};
 use crate::provider::{ProviderError, SecretMap, SecretsClient, ValidationResult};
 
 /// AWS's limit of names per GetParameters.
@@ -244,26 +245,20 @@ fn ssm_tag(k: &str, v: &str) -> Result<Tag, ProviderError> {
         .map_err(|e| ProviderError::InvalidConfig(format!("tag {k:?}: {e}")))
 }
 
-/// The whole Secret as JSON: values as strings with `encodeAsDecoded`, else base64 (Go's
-/// encoding of `map[string][]byte`).
-fn whole_secret(secret: &Secret, decoded: bool) -> SecretValue {
+/// The whole Secret as Go encodes `map[string][]byte`: values base64 (without
+/// `encodeAsDecoded`, which pushes them as plain strings instead).
+fn whole_secret_base64(secret: &Secret) -> SecretValue {
     use base64::Engine as _;
-    let map = secret.data.clone().unwrap_or_default();
-    SecretValue::from(
-        shared::keys::GoJsonValue::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    let text = if decoded {
-                        String::from_utf8_lossy(&v.0).into_owned()
-                    } else {
-                        base64::engine::general_purpose::STANDARD.encode(&v.0)
-                    };
-                    (k.clone(), shared::keys::GoJsonValue::String(text))
-                })
-                .collect(),
-        )
-        .to_go_json(false),
-    )
+    let fields = secret
+        .data
+        .iter()
+        .flatten()
+        .map(|(k, v)| {
+            let text = base64::engine::general_purpose::STANDARD.encode(&v.0);
+            (k.clone(), shared::keys::GoJsonValue::String(text))
+        })
+        .collect();
+    SecretValue::from(shared::keys::GoJsonValue::Object(fields).to_go_json(false))
 }
 
 #[async_trait]
@@ -316,9 +311,11 @@ impl SecretsClient for ParameterStore {
         data: &PushSecretData,
     ) -> Result<(), ProviderError> {
         let meta: Metadata = parse_metadata(data)?.unwrap_or_default();
-        let value = match data.match_.secret_key.as_deref().filter(|k| !k.is_empty()) {
-            Some(_) => super::push_value(secret, data)?,
-            None => whole_secret(secret, meta.encode_as_decoded),
+        let whole = data.match_.secret_key.as_deref().is_none_or(str::is_empty);
+        let value = if whole && !meta.encode_as_decoded {
+            whole_secret_base64(secret)
+        } else {
+            source_value(secret, data, WholeSecretJson::Plain)?
         };
         let value = String::from_utf8(value.into_vec()).map_err(|_| {
             ProviderError::InvalidConfig("Parameter Store values must be valid UTF-8".into())
