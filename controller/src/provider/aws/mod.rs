@@ -15,6 +15,7 @@
 mod auth;
 mod batch;
 mod error;
+mod pages;
 mod parameterstore;
 mod sm_push;
 mod sm_read;

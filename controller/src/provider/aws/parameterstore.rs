@@ -21,6 +21,7 @@ use shared::secret_value::SecretValue;
 
 use super::auth::Session;
 use super::error::{code, describe};
+use super::pages::all_pages;
 use super::{
     Endpoints, MANAGED_BY_TAG, PROVIDER_PS, default_description, desired_tags, json_to_map,
     parse_metadata, property_of, tag_changes, tags_json,
@@ -140,9 +141,7 @@ impl ParameterStore {
     }
 
     async fn by_path(&self, path: &str, matcher: &GoRegex) -> Result<SecretMap, ProviderError> {
-        let mut data = SecretMap::new();
-        let mut token: Option<String> = None;
-        loop {
+        let found = all_pages(async |token| {
             let out = observe(
                 PROVIDER_PS,
                 "GetParametersByPath",
@@ -151,23 +150,22 @@ impl ParameterStore {
                     .path(path)
                     .recursive(true)
                     .with_decryption(true)
-                    .set_next_token(token.clone())
+                    .set_next_token(token)
                     .send()
                     .await,
             )
             .map_err(|e| describe(&format!("GetParametersByPath {path}"), &e))?;
-            for p in out.parameters() {
-                if let (Some(n), Some(v)) = (p.name(), p.value())
-                    && matcher.is_match(n)
-                {
-                    data.insert(n.to_string(), SecretValue::from(v));
-                }
-            }
-            token = out.next_token().map(str::to_string);
-            if token.is_none() {
-                return Ok(data);
-            }
-        }
+            let found = out
+                .parameters()
+                .iter()
+                .filter_map(|p| Some((p.name()?, p.value()?)))
+                .filter(|(n, _)| matcher.is_match(n))
+                .map(|(n, v)| (n.to_string(), SecretValue::from(v)))
+                .collect();
+            Ok((found, out.next_token().map(str::to_string)))
+        })
+        .await?;
+        Ok(found.into_iter().collect())
     }
 
     async fn by_tags(
@@ -190,30 +188,26 @@ impl ParameterStore {
         if let Some(p) = path {
             filters.push(build("Path".into(), "Recursive", p)?);
         }
-        let mut names = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
+        let names = all_pages(async |token| {
             let out = observe(
                 PROVIDER_PS,
                 "DescribeParameters",
                 self.client
                     .describe_parameters()
                     .set_parameter_filters(Some(filters.clone()))
-                    .set_next_token(token.clone())
+                    .set_next_token(token)
                     .send()
                     .await,
             )
             .map_err(|e| describe("DescribeParameters", &e))?;
-            names.extend(
-                out.parameters()
-                    .iter()
-                    .filter_map(|p| p.name().map(str::to_string)),
-            );
-            token = out.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
+            let names = out
+                .parameters()
+                .iter()
+                .filter_map(|p| p.name().map(str::to_string))
+                .collect();
+            Ok((names, out.next_token().map(str::to_string)))
+        })
+        .await?;
         let mut data = SecretMap::new();
         for chunk in names.chunks(GET_PARAMETERS_MAX) {
             let out = observe(
