@@ -358,7 +358,6 @@ async fn create(
     };
     let out = observe(PROVIDER_SM, "CreateSecret", req.send().await)
         .map_err(|e| describe("CreateSecret", &e))?;
-    sm.batcher.forget(&[name, out.arn().unwrap_or(name)]);
     if let Some(p) = &meta.resource_policy
         && let Some(r) = &p.policy_source_ref
     {
@@ -456,7 +455,6 @@ pub(super) async fn push(
     };
     observe(PROVIDER_SM, "PutSecretValue", req.send().await)
         .map_err(|e| describe("PutSecretValue", &e))?;
-    sm.batcher.forget(&[&name, &id]);
     Ok(())
 }
 
@@ -516,7 +514,6 @@ pub(super) async fn delete(
             .await,
     )
     .map_err(|e| describe("DeleteSecret", &e))?;
-    sm.batcher.forget(&[&name, &id]);
     Ok(())
 }
 
