@@ -6,8 +6,11 @@
 //! whole-Secret JSON is HTML-escaped ([`WholeSecretJson`]), whether a property is an sjson path
 //! ([`set_path`]: AWS Secrets Manager, Azure) or one top-level key (Google, Vault), and what a
 //! remote value that is not a JSON object means for a delete ([`remove_key`]).
+//! [`metadata_spec`] reads the `PushSecretMetadata` document most providers take.
 
 use k8s_openapi::api::core::v1::Secret;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use shared::api::v1alpha1::PushSecretData;
 use shared::keys::GoJsonValue;
@@ -145,6 +148,40 @@ pub fn remove_key(current: &[u8], key: &str) -> Removal {
     }
 }
 
+const METADATA_API_VERSION: &str = "kubernetes.external-secrets.io/v1alpha1";
+const METADATA_KIND: &str = "PushSecretMetadata";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MetadataDoc<T> {
+    #[serde(default)]
+    api_version: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default = "T::default")]
+    spec: T,
+}
+
+/// The `spec` of `data.metadata`, a `kubernetes.external-secrets.io/v1alpha1`
+/// `PushSecretMetadata` (`None` without metadata). Errors start with `what`, the provider's own
+/// wording of "cannot parse the metadata".
+pub fn metadata_spec<T: DeserializeOwned + Default>(
+    data: &PushSecretData,
+    what: &str,
+) -> Result<Option<T>, ProviderError> {
+    let Some(value) = &data.metadata else {
+        return Ok(None);
+    };
+    let doc: MetadataDoc<T> = serde_json::from_value(value.clone())
+        .map_err(|e| ProviderError::InvalidConfig(format!("{what}: {e}")))?;
+    if doc.api_version != METADATA_API_VERSION || doc.kind != METADATA_KIND {
+        return Err(ProviderError::InvalidConfig(format!(
+            "{what}: expected apiVersion {METADATA_API_VERSION} and kind {METADATA_KIND}"
+        )));
+    }
+    Ok(Some(doc.spec))
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -244,5 +281,50 @@ mod tests {
         assert_eq!(remove_key(br#"{"a":"1"}"#, "z"), Removal::Absent);
         assert_eq!(remove_key(b"plain", "a"), Removal::NotAnObject);
         assert_eq!(remove_key(b"[1]", "a"), Removal::NotAnObject);
+    }
+
+    #[derive(Deserialize, Default, Debug, PartialEq)]
+    struct Spec {
+        #[serde(default)]
+        labels: BTreeMap<String, String>,
+    }
+
+    fn with_metadata(metadata: serde_json::Value) -> PushSecretData {
+        let mut data = entry("k", None);
+        data.metadata = Some(metadata);
+        data
+    }
+
+    #[test]
+    fn metadata_spec_checks_the_document_kind() {
+        assert_eq!(metadata_spec::<Spec>(&entry("k", None), "x").unwrap(), None);
+        let good = with_metadata(json!({
+            "apiVersion": "kubernetes.external-secrets.io/v1alpha1",
+            "kind": "PushSecretMetadata",
+            "spec": {"labels": {"a": "b"}},
+        }));
+        let spec = metadata_spec::<Spec>(&good, "x").unwrap().unwrap();
+        assert_eq!(spec.labels.get("a").map(String::as_str), Some("b"));
+        let no_spec = with_metadata(json!({
+            "apiVersion": "kubernetes.external-secrets.io/v1alpha1",
+            "kind": "PushSecretMetadata",
+        }));
+        assert_eq!(
+            metadata_spec::<Spec>(&no_spec, "x").unwrap(),
+            Some(Spec::default())
+        );
+        let flat = with_metadata(json!({"labels": {"a": "b"}}));
+        let err = metadata_spec::<Spec>(&flat, "cannot parse").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("cannot parse: expected apiVersion"),
+            "{err}"
+        );
+        let bad_spec = with_metadata(json!({
+            "apiVersion": "kubernetes.external-secrets.io/v1alpha1",
+            "kind": "PushSecretMetadata",
+            "spec": {"labels": "not a map"},
+        }));
+        assert!(metadata_spec::<Spec>(&bad_spec, "x").is_err());
     }
 }

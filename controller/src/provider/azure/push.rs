@@ -15,20 +15,8 @@ use super::read::fetch;
 use super::{AzureClient, MANAGED_TAG, Object, object};
 use crate::provider::ProviderError;
 use crate::provider::push_value::{
-    Removal, WholeSecretJson, property, remove_key, set_path, source_value,
+    Removal, WholeSecretJson, metadata_spec, property, remove_key, set_path, source_value,
 };
-
-const METADATA_API_VERSION: &str = "kubernetes.external-secrets.io/v1alpha1";
-const METADATA_KIND: &str = "PushSecretMetadata";
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct Metadata {
-    api_version: String,
-    kind: String,
-    #[serde(default)]
-    spec: MetadataSpec,
-}
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -40,18 +28,7 @@ struct MetadataSpec {
 }
 
 fn metadata(data: &PushSecretData) -> Result<MetadataSpec, ProviderError> {
-    let Some(v) = &data.metadata else {
-        return Ok(MetadataSpec::default());
-    };
-    let m: Metadata = serde_json::from_value(v.clone()).map_err(|e| {
-        ProviderError::InvalidConfig(format!("failed to parse PushSecret metadata: {e}"))
-    })?;
-    if m.api_version != METADATA_API_VERSION || m.kind != METADATA_KIND {
-        return Err(ProviderError::InvalidConfig(format!(
-            "failed to parse PushSecret metadata: expected apiVersion {METADATA_API_VERSION} and kind {METADATA_KIND}"
-        )));
-    }
-    Ok(m.spec)
+    Ok(metadata_spec(data, "failed to parse PushSecret metadata")?.unwrap_or_default())
 }
 
 fn is_managed(body: &Value) -> bool {
@@ -292,7 +269,8 @@ pub(super) async fn delete(c: &AzureClient, data: &PushSecretData) -> Result<(),
             Removal::Emptied => {}
             Removal::Rest(rest) => {
                 let rest = String::from_utf8_lossy(&rest).into_owned();
-                let new = json!({"value": rest, "tags": body["tags"], "attributes": {"enabled": true}});
+                let new =
+                    json!({"value": rest, "tags": body["tags"], "attributes": {"enabled": true}});
                 let url = c.vault.url(&format!("secrets/{name}"))?;
                 let a = c
                     .vault

@@ -21,22 +21,8 @@ use super::read::{access, get_meta, string_map};
 use super::{GcpClient, MANAGED_BY};
 use crate::provider::ProviderError;
 use crate::provider::push_value::{
-    Removal, WholeSecretJson, property, remove_key, source_value,
+    Removal, WholeSecretJson, metadata_spec, property, remove_key, source_value,
 };
-
-const METADATA_API_VERSION: &str = "kubernetes.external-secrets.io/v1alpha1";
-const METADATA_KIND: &str = "PushSecretMetadata";
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct PushMetadata {
-    #[serde(default)]
-    api_version: String,
-    #[serde(default)]
-    kind: String,
-    #[serde(default)]
-    spec: MetadataSpec,
-}
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -54,19 +40,10 @@ struct MetadataSpec {
 }
 
 fn parse_metadata(data: &PushSecretData) -> Result<MetadataSpec, ProviderError> {
-    let Some(value) = &data.metadata else {
-        return Ok(MetadataSpec::default());
-    };
-    let meta: PushMetadata = serde_json::from_value(value.clone()).map_err(|e| {
-        ProviderError::InvalidConfig(format!("unable to parse metadata parameters: {e}"))
-    })?;
-    if meta.api_version != METADATA_API_VERSION || meta.kind != METADATA_KIND {
-        return Err(ProviderError::InvalidConfig(format!(
-            "unable to parse metadata parameters: expected apiVersion {METADATA_API_VERSION} and kind {METADATA_KIND}"
-        )));
-    }
-    match meta.spec.merge_policy.as_deref() {
-        None | Some("") | Some("Replace") | Some("Merge") => Ok(meta.spec),
+    let spec: MetadataSpec =
+        metadata_spec(data, "unable to parse metadata parameters")?.unwrap_or_default();
+    match spec.merge_policy.as_deref() {
+        None | Some("") | Some("Replace") | Some("Merge") => Ok(spec),
         Some(other) => Err(ProviderError::InvalidConfig(format!(
             "unexpected merge policy {other:?}: use Replace or Merge"
         ))),

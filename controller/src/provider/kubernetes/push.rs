@@ -14,19 +14,7 @@ use shared::api::v1alpha1::PushSecretData;
 use super::{KubernetesClient, MANAGED_LABEL, PROVIDER, api_error};
 use crate::provider::ProviderError;
 use crate::provider::metrics::observe;
-use crate::provider::push_value::{WholeSecretJson, property, source_value};
-
-const METADATA_API_VERSION: &str = "kubernetes.external-secrets.io/v1alpha1";
-const METADATA_KIND: &str = "PushSecretMetadata";
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct PushMetadata {
-    api_version: String,
-    kind: String,
-    #[serde(default)]
-    spec: PushMetadataSpec,
-}
+use crate::provider::push_value::{WholeSecretJson, metadata_spec, property, source_value};
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -44,18 +32,7 @@ struct PushMetadataSpec {
 }
 
 fn parse_metadata(data: &PushSecretData) -> Result<Option<PushMetadataSpec>, ProviderError> {
-    let Some(value) = &data.metadata else {
-        return Ok(None);
-    };
-    let meta: PushMetadata = serde_json::from_value(value.clone()).map_err(|e| {
-        ProviderError::InvalidConfig(format!("unable to parse metadata parameters: {e}"))
-    })?;
-    if meta.api_version != METADATA_API_VERSION || meta.kind != METADATA_KIND {
-        return Err(ProviderError::InvalidConfig(format!(
-            "unable to parse metadata parameters: expected apiVersion {METADATA_API_VERSION} and kind {METADATA_KIND}"
-        )));
-    }
-    Ok(Some(meta.spec))
+    metadata_spec(data, "unable to parse metadata parameters")
 }
 
 fn target_namespace(
