@@ -158,7 +158,7 @@ struct MetadataDoc<T> {
     api_version: String,
     #[serde(default)]
     kind: String,
-    #[serde(default = "T::default")]
+    #[serde(default)]
     spec: T,
 }
 

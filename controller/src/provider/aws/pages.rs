@@ -7,9 +7,15 @@ pub(super) type Page<T> = (Vec<T>, Option<String>);
 
 /// The items of every page: `page` is called with no token first, then with each page's
 /// `NextToken` until a page has none. The first error ends the listing.
-pub(super) async fn all_pages<T>(
-    mut page: impl AsyncFnMut(Option<String>) -> Result<Page<T>, ProviderError>,
-) -> Result<Vec<T>, ProviderError> {
+///
+/// `page` returns a future rather than being an async closure: the futures of async closures
+/// that borrow are not (yet) provably `Send`, which `#[async_trait]` methods need.
+pub(super) async fn all_pages<T, Fut>(
+    mut page: impl FnMut(Option<String>) -> Fut,
+) -> Result<Vec<T>, ProviderError>
+where
+    Fut: Future<Output = Result<Page<T>, ProviderError>>,
+{
     let mut items = Vec::new();
     let mut token = None;
     loop {
@@ -29,14 +35,16 @@ mod tests {
     #[tokio::test]
     async fn follows_tokens_until_the_last_page() {
         let mut seen = Vec::new();
-        let items = all_pages(async |token: Option<String>| {
+        let items = all_pages(|token: Option<String>| {
             seen.push(token.clone());
-            Ok(match token.as_deref() {
-                None => (vec![1, 2], Some("b".to_string())),
-                Some("b") => (vec![], Some("c".to_string())),
-                Some("c") => (vec![3], None),
-                Some(other) => panic!("unexpected token {other}"),
-            })
+            async move {
+                Ok(match token.as_deref() {
+                    None => (vec![1, 2], Some("b".to_string())),
+                    Some("b") => (vec![], Some("c".to_string())),
+                    Some("c") => (vec![3], None),
+                    Some(other) => panic!("unexpected token {other}"),
+                })
+            }
         })
         .await
         .unwrap();
@@ -47,12 +55,15 @@ mod tests {
     #[tokio::test]
     async fn an_error_ends_the_listing() {
         let mut calls = 0;
-        let result: Result<Vec<u8>, _> = all_pages(async |_| {
+        let result: Result<Vec<u8>, _> = all_pages(|_| {
             calls += 1;
-            if calls == 2 {
-                Err(ProviderError::Other("throttled".into()))
-            } else {
-                Ok((vec![calls], Some("next".to_string())))
+            let call = calls;
+            async move {
+                if call == 2 {
+                    Err(ProviderError::Other("throttled".into()))
+                } else {
+                    Ok((vec![call], Some("next".to_string())))
+                }
             }
         })
         .await;

@@ -141,7 +141,7 @@ impl ParameterStore {
     }
 
     async fn by_path(&self, path: &str, matcher: &GoRegex) -> Result<SecretMap, ProviderError> {
-        let found = all_pages(async |token| {
+        let found = all_pages(|token| async move {
             let out = observe(
                 PROVIDER_PS,
                 "GetParametersByPath",
@@ -188,7 +188,8 @@ impl ParameterStore {
         if let Some(p) = path {
             filters.push(build("Path".into(), "Recursive", p)?);
         }
-        let names = all_pages(async |token| {
+        let filters = &filters;
+        let names = all_pages(|token| async move {
             let out = observe(
                 PROVIDER_PS,
                 "DescribeParameters",

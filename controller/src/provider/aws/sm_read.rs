@@ -125,7 +125,7 @@ impl SecretsManager {
 
     /// Secret names matching the filters, all pages.
     async fn list_names(&self, filters: &[Filter]) -> Result<Vec<String>, ProviderError> {
-        all_pages(async |token| {
+        all_pages(|token| async move {
             let out = observe(
                 PROVIDER_SM,
                 "ListSecrets",
@@ -153,7 +153,8 @@ impl SecretsManager {
         filters: Vec<Filter>,
         matcher: Option<&GoRegex>,
     ) -> Result<SecretMap, ProviderError> {
-        let found = all_pages(async |token| {
+        let filters = &filters;
+        let found = all_pages(|token| async move {
             let out = observe(
                 PROVIDER_SM,
                 "BatchGetSecretValue",
