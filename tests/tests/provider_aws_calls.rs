@@ -125,8 +125,10 @@ async fn a_force_sync_reads_the_changed_value_from_aws() {
         )
     };
     env.apply("fs", &es("0")).await;
-    env.wait_secret("fs", "es", |d| d.get("v").map(String::as_str) == Some("before"))
-        .await;
+    env.wait_secret("fs", "es", |d| {
+        d.get("v").map(String::as_str) == Some("before")
+    })
+    .await;
     env.sm(
         "PutSecretValue",
         json!({"SecretId": "rotated", "SecretString": "after"}),
@@ -135,8 +137,10 @@ async fn a_force_sync_reads_the_changed_value_from_aws() {
     .unwrap();
     env.moto.start_recording().await.unwrap();
     env.apply("fs", &es("1")).await;
-    env.wait_secret("fs", "es", |d| d.get("v").map(String::as_str) == Some("after"))
-        .await;
+    env.wait_secret("fs", "es", |d| {
+        d.get("v").map(String::as_str) == Some("after")
+    })
+    .await;
     let (singles, batches) = reads(&env.moto.recorded_calls().await.unwrap());
     assert!(
         singles + batches >= 1,
