@@ -153,15 +153,11 @@ impl Provider for AwsProvider {
 /// Splits a JSON object into keys the way ESO's GetSecretMap does: string values unquoted,
 /// everything else as raw JSON.
 fn json_to_map(text: &str, key: &str) -> Result<SecretMap, ProviderError> {
-    let fields = shared::gjson::object_fields(text).ok_or_else(|| {
+    super::json_object_map(text).ok_or_else(|| {
         ProviderError::Other(format!(
             "unable to unmarshal secret {key}: the value is not a JSON object"
         ))
-    })?;
-    Ok(fields
-        .into_iter()
-        .map(|(k, v)| (k, SecretValue::new(v.to_field_bytes())))
-        .collect())
+    })
 }
 
 /// Go's `json.Marshal(map[string]string)`: sorted keys, HTML-escaped.
