@@ -2,44 +2,21 @@
 //! (identity platform v2.0 token endpoint, IMDS) before any provider uses it; the Key Vault data
 //! plane is in `fake_azure_vault.rs`.
 
+mod fake_azure_support;
+
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use fake_azure_support::*;
 use serde_json::{Value, json};
 use tests::fakes::azure::{AzureFake, ClientCredential};
 
-const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-const SCOPE: &str = "https://vault.azure.net/.default";
 
 /// (case, tenant, form, status, error, AADSTS code)
 type TokenCase<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, u16, &'a str, u64);
-fn http() -> reqwest::Client {
-    reqwest::Client::new()
-}
-
-async fn form(fake: &AzureFake, tenant: &str, fields: &[(&str, &str)]) -> (u16, Value) {
-    let body: String = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(fields)
-        .finish();
-    let r = http()
-        .post(format!("{}/{tenant}/oauth2/v2.0/token", fake.url()))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn fake() -> AzureFake {
-    let f = AzureFake::start(TENANT).await.unwrap();
-    f.add_client("app", ClientCredential::Secret("s3cret".into()));
-    f
-}
 
 fn jwt(key: &KeyPair, header: Value, claims: Value) -> String {
     let input = format!(

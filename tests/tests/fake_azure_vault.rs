@@ -1,13 +1,14 @@
 //! Table tests of the Azure fake's Key Vault data plane, written from Microsoft's REST reference
 //! (Key Vault 7.x: secrets, keys, certificates, paging, errors, bearer challenge).
 
+mod fake_azure_support;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use fake_azure_support::*;
+use reqwest::Method as M;
 use serde_json::{Value, json};
-use tests::fakes::azure::{AzureFake, ClientCredential};
-
-const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
-const SCOPE: &str = "https://vault.azure.net/.default";
+use tests::fakes::azure::AzureFake;
 
 /// (case, bearer, method, path and query, body, status, error code)
 type VaultCase<'a> = (
@@ -19,25 +20,6 @@ type VaultCase<'a> = (
     u16,
     &'a str,
 );
-
-fn http() -> reqwest::Client {
-    reqwest::Client::new()
-}
-
-async fn form(fake: &AzureFake, tenant: &str, fields: &[(&str, &str)]) -> (u16, Value) {
-    let body: String = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(fields)
-        .finish();
-    let r = http()
-        .post(format!("{}/{tenant}/oauth2/v2.0/token", fake.url()))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
 
 async fn token(fake: &AzureFake) -> String {
     let (s, v) = form(
@@ -55,10 +37,16 @@ async fn token(fake: &AzureFake) -> String {
     v["access_token"].as_str().unwrap().to_string()
 }
 
-async fn fake() -> AzureFake {
-    let f = AzureFake::start(TENANT).await.unwrap();
-    f.add_client("app", ClientCredential::Secret("s3cret".into()));
-    f
+/// A Key Vault call with the bearer `t`: (status, body).
+async fn call(
+    f: &AzureFake,
+    t: &str,
+    method: reqwest::Method,
+    path_and_query: &str,
+    body: Option<&str>,
+) -> (u16, Value) {
+    let (status, _, body) = kv(f, Some(t), method, path_and_query, body).await;
+    (status, body)
 }
 
 async fn kv(
@@ -232,10 +220,10 @@ async fn vault_rejects_malformed_and_unauthenticated_requests() {
 async fn secrets_versions_tags_disable_delete() {
     let f = fake().await;
     let t = token(&f).await;
-    let (s, _, v1) = kv(
+    let (s, v1) = call(
         &f,
-        Some(&t),
-        reqwest::Method::PUT,
+        &t,
+        M::PUT,
         "/secrets/db?api-version=7.4",
         Some(r#"{"value":"one","tags":{"env":"dev"},"contentType":"text/plain"}"#),
     )
@@ -248,70 +236,49 @@ async fn secrets_versions_tags_disable_delete() {
     assert!(id1.starts_with(&format!("{}/secrets/db/", f.url())));
     let ver1 = id1.rsplit('/').next().unwrap().to_string();
     assert_eq!(ver1.len(), 32);
-    let (_, _, v2) = kv(
+    let (_, v2) = call(
         &f,
-        Some(&t),
-        reqwest::Method::PUT,
+        &t,
+        M::PUT,
         "/secrets/db?api-version=7.4",
         Some(r#"{"value":"two"}"#),
     )
     .await;
     // Tags belong to a version: the new one has none.
     assert!(v2.get("tags").is_none());
-    let (_, _, latest) = kv(
-        &f,
-        Some(&t),
-        reqwest::Method::GET,
-        "/secrets/db?api-version=7.4",
-        None,
-    )
-    .await;
+    let (_, latest) = call(&f, &t, M::GET, "/secrets/db?api-version=7.4", None).await;
     assert_eq!(latest["value"], "two");
-    let (_, _, old) = kv(
+    let (_, old) = call(
         &f,
-        Some(&t),
-        reqwest::Method::GET,
+        &t,
+        M::GET,
         &format!("/secrets/db/{ver1}?api-version=7.4"),
         None,
     )
     .await;
     assert_eq!(old["value"], "one");
-    let (s, _, _) = kv(
+    let (s, _) = call(
         &f,
-        Some(&t),
-        reqwest::Method::GET,
+        &t,
+        M::GET,
         "/secrets/db/0123456789abcdef0123456789abcdef?api-version=7.4",
         None,
     )
     .await;
     assert_eq!(s, 404);
-    let (_, _, versions) = kv(
-        &f,
-        Some(&t),
-        reqwest::Method::GET,
-        "/secrets/db/versions?api-version=7.4",
-        None,
-    )
-    .await;
+    let (_, versions) = call(&f, &t, M::GET, "/secrets/db/versions?api-version=7.4", None).await;
     assert_eq!(versions["value"].as_array().unwrap().len(), 2);
     assert!(
         versions["value"][0].get("value").is_none(),
         "lists never carry values"
     );
     // Update Secret: tags replaced, no value in the answer.
-    let (s, _, up) = kv(
+    let ver2 = v2["id"].as_str().unwrap().rsplit('/').next().unwrap();
+    let (s, up) = call(
         &f,
-        Some(&t),
-        reqwest::Method::PATCH,
-        "/secrets/db/?api-version=7.4"
-            .replace(
-                "db/",
-                &format!(
-                    "db/{}",
-                    v2["id"].as_str().unwrap().rsplit('/').next().unwrap()
-                ),
-            )
-            .as_str(),
+        &t,
+        M::PATCH,
+        &format!("/secrets/db/{ver2}?api-version=7.4"),
         Some(r#"{"tags":{"owner":"me"}}"#),
     )
     .await;
@@ -320,65 +287,30 @@ async fn secrets_versions_tags_disable_delete() {
     assert!(up.get("value").is_none());
     // Disabled: get refused with 403, listed with enabled=false.
     f.set_secret_enabled("db", false);
-    let (s, _, body) = kv(
-        &f,
-        Some(&t),
-        reqwest::Method::GET,
-        "/secrets/db?api-version=7.4",
-        None,
-    )
-    .await;
+    let (s, body) = call(&f, &t, M::GET, "/secrets/db?api-version=7.4", None).await;
     assert_eq!(
         (s, body["error"]["innererror"]["code"].as_str()),
         (403, Some("SecretDisabled"))
     );
-    let (_, _, list) = kv(
-        &f,
-        Some(&t),
-        reqwest::Method::GET,
-        "/secrets?api-version=7.4",
-        None,
-    )
-    .await;
+    let (_, list) = call(&f, &t, M::GET, "/secrets?api-version=7.4", None).await;
     assert_eq!(list["value"][0]["attributes"]["enabled"], false);
     assert_eq!(list["value"][0]["id"], format!("{}/secrets/db", f.url()));
     // Soft delete: the name cannot be reused.
-    let (s, _, del) = kv(
-        &f,
-        Some(&t),
-        reqwest::Method::DELETE,
-        "/secrets/db?api-version=7.4",
-        None,
-    )
-    .await;
+    let (s, del) = call(&f, &t, M::DELETE, "/secrets/db?api-version=7.4", None).await;
     assert_eq!(s, 200);
     assert_eq!(del["recoveryId"], format!("{}/deletedsecrets/db", f.url()));
-    let (s, _, _) = kv(
-        &f,
-        Some(&t),
-        reqwest::Method::GET,
-        "/secrets/db?api-version=7.4",
-        None,
-    )
-    .await;
+    let (s, _) = call(&f, &t, M::GET, "/secrets/db?api-version=7.4", None).await;
     assert_eq!(s, 404);
-    let (s, _, body) = kv(
+    let (s, body) = call(
         &f,
-        Some(&t),
-        reqwest::Method::PUT,
+        &t,
+        M::PUT,
         "/secrets/db?api-version=7.4",
         Some(r#"{"value":"x"}"#),
     )
     .await;
     assert_eq!((s, body["error"]["code"].as_str()), (409, Some("Conflict")));
-    let (s, _, _) = kv(
-        &f,
-        Some(&t),
-        reqwest::Method::DELETE,
-        "/secrets/db?api-version=7.4",
-        None,
-    )
-    .await;
+    let (s, _) = call(&f, &t, M::DELETE, "/secrets/db?api-version=7.4", None).await;
     assert_eq!(s, 404);
 }
 
@@ -430,26 +362,19 @@ async fn keys_and_certificates() {
     let f = fake().await;
     let t = token(&f).await;
     // Import requires private material; Get returns the public JWK only.
-    let (s, _, body) = kv(
+    let (s, body) = call(
         &f,
-        Some(&t),
-        reqwest::Method::PUT,
+        &t,
+        M::PUT,
         "/keys/k?api-version=7.4",
         Some(r#"{"key":{"kty":"RSA","n":"AQAB","e":"AQAB"}}"#),
     )
     .await;
     assert_eq!(s, 400, "{body}");
-    let (s, _, body) = kv(&f, Some(&t), reqwest::Method::PUT, "/keys/k?api-version=7.4",
+    let (s, body) = call(&f, &t, M::PUT, "/keys/k?api-version=7.4",
         Some(r#"{"key":{"kty":"EC","crv":"P-256","x":"AQ","y":"Ag","d":"Aw"},"tags":{"managed-by":"external-secrets"}}"#)).await;
     assert_eq!(s, 200, "{body}");
-    let (_, _, k) = kv(
-        &f,
-        Some(&t),
-        reqwest::Method::GET,
-        "/keys/k?api-version=7.4",
-        None,
-    )
-    .await;
+    let (_, k) = call(&f, &t, M::GET, "/keys/k?api-version=7.4", None).await;
     assert_eq!(k["key"]["kty"], "EC");
     assert_eq!(k["key"]["x"], "AQ");
     assert!(
@@ -463,14 +388,7 @@ async fn keys_and_certificates() {
             .starts_with(&format!("{}/keys/k/", f.url()))
     );
     assert_eq!(k["tags"]["managed-by"], "external-secrets");
-    let (s, _, body) = kv(
-        &f,
-        Some(&t),
-        reqwest::Method::GET,
-        "/keys/none?api-version=7.4",
-        None,
-    )
-    .await;
+    let (s, body) = call(&f, &t, M::GET, "/keys/none?api-version=7.4", None).await;
     assert_eq!(
         (s, body["error"]["code"].as_str()),
         (404, Some("KeyNotFound"))
@@ -479,10 +397,10 @@ async fn keys_and_certificates() {
     let ck = rcgen::generate_simple_self_signed(vec!["example.com".into()]).unwrap();
     let pem_cert = ck.cert.pem();
     let no_key = json!({"value": pem_cert, "policy": {"secret_props": {"contentType": "application/x-pem-file"}}});
-    let (s, _, _) = kv(
+    let (s, _) = call(
         &f,
-        Some(&t),
-        reqwest::Method::POST,
+        &t,
+        M::POST,
         "/certificates/c/import?api-version=7.4",
         Some(&no_key.to_string()),
     )
@@ -490,56 +408,28 @@ async fn keys_and_certificates() {
     assert_eq!(s, 400);
     let full = json!({"value": format!("{}{}", pem_cert, ck.signing_key.serialize_pem()),
         "policy": {"secret_props": {"contentType": "application/x-pem-file"}}, "tags": {"a": "b"}});
-    let (s, _, body) = kv(
+    let (s, body) = call(
         &f,
-        Some(&t),
-        reqwest::Method::POST,
+        &t,
+        M::POST,
         "/certificates/c/import?api-version=7.4",
         Some(&full.to_string()),
     )
     .await;
     assert_eq!(s, 200, "{body}");
-    let (_, _, c) = kv(
-        &f,
-        Some(&t),
-        reqwest::Method::GET,
-        "/certificates/c?api-version=7.4",
-        None,
-    )
-    .await;
+    let (_, c) = call(&f, &t, M::GET, "/certificates/c?api-version=7.4", None).await;
     assert_eq!(
         STANDARD.decode(c["cer"].as_str().unwrap()).unwrap(),
         ck.cert.der().to_vec()
     );
     assert_eq!(c["tags"]["a"], "b");
     // The backing secret holds the PEM with the key.
-    let (_, _, s) = kv(
-        &f,
-        Some(&t),
-        reqwest::Method::GET,
-        "/secrets/c?api-version=7.4",
-        None,
-    )
-    .await;
+    let (_, s) = call(&f, &t, M::GET, "/secrets/c?api-version=7.4", None).await;
     assert_eq!(s["managed"], true);
     assert!(s["value"].as_str().unwrap().contains("PRIVATE KEY"));
-    let (s, _, _) = kv(
-        &f,
-        Some(&t),
-        reqwest::Method::DELETE,
-        "/certificates/c?api-version=7.4",
-        None,
-    )
-    .await;
+    let (s, _) = call(&f, &t, M::DELETE, "/certificates/c?api-version=7.4", None).await;
     assert_eq!(s, 200);
-    let (s, _, body) = kv(
-        &f,
-        Some(&t),
-        reqwest::Method::GET,
-        "/certificates/c?api-version=7.4",
-        None,
-    )
-    .await;
+    let (s, body) = call(&f, &t, M::GET, "/certificates/c?api-version=7.4", None).await;
     assert_eq!(
         (s, body["error"]["code"].as_str()),
         (404, Some("CertificateNotFound"))
@@ -551,14 +441,7 @@ async fn expired_tokens_are_refused() {
     let f = fake().await;
     f.set_token_lifetime(std::time::Duration::from_millis(200));
     let t = token(&f).await;
-    let (s, _, _) = kv(
-        &f,
-        Some(&t),
-        reqwest::Method::GET,
-        "/secrets?api-version=7.4",
-        None,
-    )
-    .await;
+    let (s, _) = call(&f, &t, M::GET, "/secrets?api-version=7.4", None).await;
     assert_eq!(s, 200);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let (s, c, _) = kv(

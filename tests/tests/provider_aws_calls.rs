@@ -1,8 +1,8 @@
 //! What users pay for: 100 ExternalSecrets reading 10 distinct secrets of one store cost at most
 //! 10 read calls per refresh, counted at moto (its request recorder), not by the code under
-//! test. Identical reads share one call (ClientCache single-flight, then the provider's
-//! short reuse of read values), and different secrets read at the same moment share a
-//! BatchGetSecretValue.
+//! test. Identical reads share one call (the ClientCache's single flight and, for periodic
+//! refreshes, its reuse within the refresh interval), and different secrets read at the same
+//! moment share a BatchGetSecretValue. Sharing never hides a change from a force-sync.
 
 mod provider_aws_support;
 
@@ -15,21 +15,12 @@ const SECRETS: usize = 10;
 const OBJECTS: usize = 100;
 const REFRESH_SECONDS: u64 = 20;
 
-#[tokio::test]
-async fn hundred_external_secrets_over_ten_secrets_cost_at_most_ten_reads_per_refresh() {
-    let env = AwsEnv::start(&["--concurrent=8"]).await;
-    for i in 0..SECRETS {
-        env.sm(
-            "CreateSecret",
-            json!({"Name": format!("shared/s{i}"), "SecretString": format!("v{i}")}),
-        )
-        .await
-        .unwrap();
-    }
-    env.namespace("load", json!({})).await;
-    env.credentials_secret("load").await;
+/// A SecretStore `aws` in `ns` with the moto credentials, Ready.
+async fn store(env: &AwsEnv, ns: &str) {
+    env.namespace(ns, json!({})).await;
+    env.credentials_secret(ns).await;
     env.apply(
-        "load",
+        ns,
         &format!(
             r#"
 apiVersion: external-secrets.io/v1
@@ -48,8 +39,33 @@ spec:
         ),
     )
     .await;
-    env.wait_ready("SecretStore", "load", "aws", "True", Some("Valid"))
+    env.wait_ready("SecretStore", ns, "aws", "True", Some("Valid"))
         .await;
+}
+
+/// Secrets Manager reads (GetSecretValue, BatchGetSecretValue) among recorded calls.
+fn reads(calls: &[tests::emulators::RecordedCall]) -> (usize, usize) {
+    let count = |action: &str| {
+        calls
+            .iter()
+            .filter(|c| c.service == "secretsmanager" && c.action == action)
+            .count()
+    };
+    (count("GetSecretValue"), count("BatchGetSecretValue"))
+}
+
+#[tokio::test]
+async fn hundred_external_secrets_over_ten_secrets_cost_at_most_ten_reads_per_refresh() {
+    let env = AwsEnv::start(&["--concurrent=8"]).await;
+    for i in 0..SECRETS {
+        env.sm(
+            "CreateSecret",
+            json!({"Name": format!("shared/s{i}"), "SecretString": format!("v{i}")}),
+        )
+        .await
+        .unwrap();
+    }
+    store(&env, "load").await;
     env.moto.start_recording().await.unwrap();
     let mut docs = String::new();
     for i in 0..OBJECTS {
@@ -66,17 +82,6 @@ spec:
         env.wait_secret("load", &format!("es-{i}"), |d| d.get("v") == Some(&want))
             .await;
     }
-    let reads = |calls: &[tests::emulators::RecordedCall]| {
-        let singles = calls
-            .iter()
-            .filter(|c| c.service == "secretsmanager" && c.action == "GetSecretValue")
-            .count();
-        let batches = calls
-            .iter()
-            .filter(|c| c.service == "secretsmanager" && c.action == "BatchGetSecretValue")
-            .count();
-        (singles, batches)
-    };
     let cold = env.moto.recorded_calls().await.unwrap();
     let (singles, batches) = reads(&cold);
     println!(
@@ -96,5 +101,49 @@ spec:
     assert!(
         singles + batches <= SECRETS,
         "{singles} GetSecretValue + {batches} BatchGetSecretValue calls for one refresh of {OBJECTS} objects over {SECRETS} secrets"
+    );
+}
+
+/// A force-sync right after a read (well within any reuse of read values) must see a value
+/// changed since: it reads AWS again.
+#[tokio::test]
+async fn a_force_sync_reads_the_changed_value_from_aws() {
+    let env = AwsEnv::start(&[]).await;
+    env.sm(
+        "CreateSecret",
+        json!({"Name": "rotated", "SecretString": "before"}),
+    )
+    .await
+    .unwrap();
+    store(&env, "fs").await;
+    let es = |force: &str| {
+        format!(
+            "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\n\
+             metadata: {{name: es, annotations: {{external-secrets.io/force-sync: \"{force}\"}}}}\n\
+             spec:\n  refreshInterval: 1h\n  secretStoreRef: {{name: aws, kind: SecretStore}}\n  \
+             target: {{name: es}}\n  data:\n  - secretKey: v\n    remoteRef: {{key: rotated}}\n"
+        )
+    };
+    env.apply("fs", &es("0")).await;
+    env.wait_secret("fs", "es", |d| {
+        d.get("v").map(String::as_str) == Some("before")
+    })
+    .await;
+    env.sm(
+        "PutSecretValue",
+        json!({"SecretId": "rotated", "SecretString": "after"}),
+    )
+    .await
+    .unwrap();
+    env.moto.start_recording().await.unwrap();
+    env.apply("fs", &es("1")).await;
+    env.wait_secret("fs", "es", |d| {
+        d.get("v").map(String::as_str) == Some("after")
+    })
+    .await;
+    let (singles, batches) = reads(&env.moto.recorded_calls().await.unwrap());
+    assert!(
+        singles + batches >= 1,
+        "the force-sync made no Secrets Manager read"
     );
 }

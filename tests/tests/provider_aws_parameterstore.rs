@@ -225,36 +225,15 @@ spec:
 "#,
     )
     .await;
-    let (_, _, message) = env
-        .wait_ready(
-            "PushSecret",
-            "default",
-            "intruder",
-            "False",
-            Some("Errored"),
-        )
+    env.wait_push_refused_as_unmanaged("default", "intruder")
         .await;
-    assert!(
-        message.contains("not managed by external-secrets"),
-        "{message}"
-    );
     assert_eq!(
         parameter(&env, "/team/db/user").await.unwrap()["Value"],
         "admin"
     );
 
     // Deleting the PushSecret deletes what it pushed.
-    use kube::api::{DeleteParams, DynamicObject};
-    let ar = kube::discovery::ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk(
-        "external-secrets.io",
-        "v1alpha1",
-        "PushSecret",
-    ));
-    let api: kube::Api<DynamicObject> =
-        kube::Api::namespaced_with(env.client.clone(), "default", &ar);
-    api.delete("to-ssm", &DeleteParams::default())
-        .await
-        .unwrap();
+    env.delete_push("default", "to-ssm").await;
     eventually("pushed parameters deleted", || async {
         (parameter(&env, "/pushed/token").await.is_none()
             && parameter(&env, "/pushed/whole").await.is_none())

@@ -436,23 +436,12 @@ spec:
 "#,
     )
     .await;
-    let (_, _, message) = env
-        .wait_ready(
-            "PushSecret",
-            "default",
-            "intruder",
-            "False",
-            Some("Errored"),
-        )
+    env.wait_push_refused_as_unmanaged("default", "intruder")
         .await;
-    assert!(
-        message.contains("not managed by external-secrets"),
-        "{message}"
-    );
     assert_eq!(value(&env, "hand-made").await, "keep me");
 
     // deletionPolicy Delete, store with forceDeleteWithoutRecovery: gone at once.
-    delete_push(&env, "teamb", "pushsecret-example").await;
+    env.delete_push("teamb", "pushsecret-example").await;
     eventually("forced delete", || async {
         env.sm(
             "DescribeSecret",
@@ -470,7 +459,7 @@ spec:
     );
 
     // ... with recoveryWindowInDays: scheduled for deletion, still describable.
-    delete_push(&env, "default", "replicated").await;
+    env.delete_push("default", "replicated").await;
     eventually("scheduled delete", || async {
         describe(&env, "my-replicated-secret").await["DeletedDate"]
             .as_f64()
@@ -489,24 +478,7 @@ spec:
     );
 
     // The unmanaged secret survived its PushSecret's deletion.
-    delete_push(&env, "default", "intruder").await;
+    env.delete_push("default", "intruder").await;
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     assert_eq!(value(&env, "hand-made").await, "keep me");
-}
-
-async fn delete_push(env: &AwsEnv, ns: &str, name: &str) {
-    use kube::api::{DeleteParams, DynamicObject};
-    use kube::core::GroupVersionKind;
-    use kube::discovery::ApiResource;
-    let ar = ApiResource::from_gvk(&GroupVersionKind::gvk(
-        "external-secrets.io",
-        "v1alpha1",
-        "PushSecret",
-    ));
-    let api: kube::Api<DynamicObject> = kube::Api::namespaced_with(env.client.clone(), ns, &ar);
-    api.delete(name, &DeleteParams::default()).await.unwrap();
-    eventually(&format!("PushSecret {ns}/{name} gone"), || async {
-        api.get_opt(name).await.unwrap().is_none().then_some(())
-    })
-    .await;
 }

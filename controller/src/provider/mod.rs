@@ -11,6 +11,7 @@ pub mod fake;
 pub mod gcp;
 pub mod kubernetes;
 pub mod metrics;
+pub mod push_value;
 pub mod refs;
 pub mod registry;
 pub mod vault;
@@ -38,6 +39,18 @@ pub type Capabilities = SecretStoreCapabilities;
 
 /// A map of fetched values, keyed by (not yet validated) secret key.
 pub type SecretMap = BTreeMap<String, SecretValue>;
+
+/// A JSON object split into keys the way ESO's providers do: string values unquoted, anything
+/// else as its JSON text. `None` when `text` is not a JSON object.
+pub fn json_object_map(text: &str) -> Option<SecretMap> {
+    let fields = shared::gjson::object_fields(text)?;
+    Some(
+        fields
+            .into_iter()
+            .map(|(k, v)| (k, SecretValue::new(v.to_field_bytes())))
+            .collect(),
+    )
+}
 
 /// Errors providers return. Messages never contain secret values.
 #[derive(Clone, Debug, thiserror::Error)]

@@ -41,40 +41,13 @@ impl Bao {
     /// is cleared (no `VAULT_*`/`BAO_*` leaks in) and `HOME` points at a scratch directory, since
     /// the dev server writes a token file there.
     pub async fn start() -> Result<Self> {
-        let program = find_tool("bao")?;
-        let client = reqwest::Client::new();
-        let (process, port) = start_on_free_port(
-            &client,
-            |port| {
-                EmulatorProcess::spawn(
-                    "bao",
-                    program.clone(),
-                    &[
-                        "server".into(),
-                        "-dev".into(),
-                        format!("-dev-listen-address=127.0.0.1:{port}"),
-                        format!("-dev-root-token-id={}", Self::ROOT_TOKEN),
-                    ],
-                    &[],
-                )
-            },
-            "/v1/sys/health",
-        )
-        .await?;
-        Ok(Self {
-            process,
-            addr: format!("http://127.0.0.1:{port}"),
-            client,
-            tls: None,
-        })
+        Self::start_dev(|| Ok(Vec::new())).await
     }
 
     /// Like [`Bao::start`], plus two HTTPS listeners on loopback serving `tls.cert_pem`: one
     /// that asks for (but does not require) a client certificate, as cert auth needs, and one
     /// that requires a client certificate issued by `tls.client_ca_pem`.
     pub async fn start_with_tls(tls: &BaoTls) -> Result<Self> {
-        let program = find_tool("bao")?;
-        let client = reqwest::Client::new();
         let dir = tempfile::Builder::new().prefix("eso-bao-tls-").tempdir()?;
         let write = |name: &str, text: &str| -> Result<String> {
             let path = dir.path().join(name);
@@ -85,35 +58,48 @@ impl Bao {
         let key = write("server-key.pem", &tls.key_pem)?;
         let ca = write("client-ca.pem", &tls.client_ca_pem)?;
         let mut addrs = (String::new(), String::new());
+        let mut bao = Self::start_dev(|| {
+            let (tls_port, mtls_port) = (free_port()?, free_port()?);
+            let config = format!(
+                "listener \"tcp\" {{\n  address = \"127.0.0.1:{tls_port}\"\n  \
+                 tls_cert_file = \"{cert}\"\n  tls_key_file = \"{key}\"\n}}\n\
+                 listener \"tcp\" {{\n  address = \"127.0.0.1:{mtls_port}\"\n  \
+                 tls_cert_file = \"{cert}\"\n  tls_key_file = \"{key}\"\n  \
+                 tls_require_and_verify_client_cert = true\n  \
+                 tls_client_ca_file = \"{ca}\"\n}}\n"
+            );
+            let config_path = write("listeners.hcl", &config)?;
+            addrs = (
+                format!("https://127.0.0.1:{tls_port}"),
+                format!("https://127.0.0.1:{mtls_port}"),
+            );
+            Ok(vec![format!("-config={config_path}")])
+        })
+        .await?;
+        bao.tls = Some(TlsListeners {
+            tls_addr: addrs.0,
+            mtls_addr: addrs.1,
+            _dir: dir,
+        });
+        Ok(bao)
+    }
+
+    /// `bao server -dev` on a free port with the root token, plus `extra_args()` (called for
+    /// every attempt, as a port may turn out to be taken).
+    async fn start_dev(mut extra_args: impl FnMut() -> Result<Vec<String>>) -> Result<Self> {
+        let program = find_tool("bao")?;
+        let client = reqwest::Client::new();
         let (process, port) = start_on_free_port(
             &client,
             |port| {
-                let (tls_port, mtls_port) = (free_port()?, free_port()?);
-                let config = format!(
-                    "listener \"tcp\" {{\n  address = \"127.0.0.1:{tls_port}\"\n  \
-                     tls_cert_file = \"{cert}\"\n  tls_key_file = \"{key}\"\n}}\n\
-                     listener \"tcp\" {{\n  address = \"127.0.0.1:{mtls_port}\"\n  \
-                     tls_cert_file = \"{cert}\"\n  tls_key_file = \"{key}\"\n  \
-                     tls_require_and_verify_client_cert = true\n  \
-                     tls_client_ca_file = \"{ca}\"\n}}\n"
-                );
-                let config_path = write("listeners.hcl", &config)?;
-                addrs = (
-                    format!("https://127.0.0.1:{tls_port}"),
-                    format!("https://127.0.0.1:{mtls_port}"),
-                );
-                EmulatorProcess::spawn(
-                    "bao",
-                    program.clone(),
-                    &[
-                        "server".into(),
-                        "-dev".into(),
-                        format!("-dev-listen-address=127.0.0.1:{port}"),
-                        format!("-dev-root-token-id={}", Self::ROOT_TOKEN),
-                        format!("-config={config_path}"),
-                    ],
-                    &[],
-                )
+                let mut args = vec![
+                    "server".into(),
+                    "-dev".into(),
+                    format!("-dev-listen-address=127.0.0.1:{port}"),
+                    format!("-dev-root-token-id={}", Self::ROOT_TOKEN),
+                ];
+                args.extend(extra_args()?);
+                EmulatorProcess::spawn("bao", program.clone(), &args, &[])
             },
             "/v1/sys/health",
         )
@@ -122,11 +108,7 @@ impl Bao {
             process,
             addr: format!("http://127.0.0.1:{port}"),
             client,
-            tls: Some(TlsListeners {
-                tls_addr: addrs.0,
-                mtls_addr: addrs.1,
-                _dir: dir,
-            }),
+            tls: None,
         })
     }
 

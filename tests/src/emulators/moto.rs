@@ -62,10 +62,8 @@ impl Moto {
         self.process.log_tail()
     }
 
-    /// Calls an AWS JSON-protocol action, e.g. `call("secretsmanager", "secretsmanager",
-    /// "CreateSecret", body)`. moto does not verify signatures but routes requests by the
-    /// service named in the `Authorization` credential scope, so a well-formed dummy header is
-    /// sent. Non-2xx answers become errors carrying moto's response body.
+    /// Calls an AWS JSON-protocol action in [`Moto::REGION`], e.g. `call("secretsmanager",
+    /// "secretsmanager", "CreateSecret", body)`; see [`Moto::call_in`].
     pub async fn call(
         &self,
         scope_service: &str,
@@ -73,31 +71,8 @@ impl Moto {
         action: &str,
         body: &Value,
     ) -> Result<Value> {
-        let authorization = format!(
-            "AWS4-HMAC-SHA256 Credential={}/20260101/{}/{scope_service}/aws4_request, \
-             SignedHeaders=host, Signature=0",
-            Self::ACCESS_KEY_ID,
-            Self::REGION
-        );
-        let response = self
-            .client
-            .post(&self.endpoint)
-            .header("Content-Type", "application/x-amz-json-1.1")
-            .header("X-Amz-Target", format!("{target_prefix}.{action}"))
-            .header("Authorization", authorization)
-            .body(serde_json::to_vec(body)?)
-            .send()
+        self.call_in(Self::REGION, scope_service, target_prefix, action, body)
             .await
-            .with_context(|| format!("moto {action}"))?;
-        let status = response.status();
-        let text = response.text().await?;
-        if !status.is_success() {
-            bail!("moto {action} failed with {status}: {text}");
-        }
-        if text.trim().is_empty() {
-            return Ok(Value::Null);
-        }
-        serde_json::from_str(&text).with_context(|| format!("moto {action} answer: {text}"))
     }
 
     async fn secretsmanager(&self, action: &str, body: Value) -> Result<Value> {
@@ -177,7 +152,10 @@ impl Moto {
         .await
     }
 
-    /// Like [`Moto::call`], in another region (moto keeps one backend per region).
+    /// Calls an AWS JSON-protocol action in `region` (moto keeps one backend per region).
+    /// moto does not verify signatures but routes requests by the service named in the
+    /// `Authorization` credential scope, so a well-formed dummy header is sent. Non-2xx answers
+    /// become errors carrying moto's response body.
     pub async fn call_in(
         &self,
         region: &str,

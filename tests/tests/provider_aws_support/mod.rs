@@ -367,6 +367,34 @@ impl AwsEnv {
             .collect()
     }
 
+    /// Waits until PushSecret `ns/name` is refused because the remote secret lacks the
+    /// managed-by tag.
+    pub async fn wait_push_refused_as_unmanaged(&self, ns: &str, name: &str) {
+        let (_, _, message) = self
+            .wait_ready("PushSecret", ns, name, "False", Some("Errored"))
+            .await;
+        assert!(
+            message.contains("not managed by external-secrets"),
+            "{message}"
+        );
+    }
+
+    /// Deletes PushSecret `ns/name` and waits until it is gone (its finalizer ran).
+    pub async fn delete_push(&self, ns: &str, name: &str) {
+        use kube::api::DeleteParams;
+        let ar = ApiResource::from_gvk(&GroupVersionKind::gvk(
+            "external-secrets.io",
+            "v1alpha1",
+            "PushSecret",
+        ));
+        let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), ns, &ar);
+        api.delete(name, &DeleteParams::default()).await.unwrap();
+        eventually(&format!("PushSecret {ns}/{name} gone"), || async {
+            api.get_opt(name).await.unwrap().is_none().then_some(())
+        })
+        .await;
+    }
+
     /// Recorded moto calls of one service/action.
     pub async fn calls(&self, service: &str, action: &str) -> Vec<RecordedCall> {
         self.moto

@@ -7,4 +7,6 @@ pub use review::{
     AdmissionAnswer, ReviewError, admission_response_bytes, conversion_response_bytes,
     json_patch_bytes,
 };
-pub use rules::{AdmissionRequestView, AdmissionRules, Deny, NoRules, Operation, Verdict};
+pub use rules::{
+    AdmissionRequest, AdmissionRequestView, AdmissionRules, Deny, NoRules, Operation, Verdict,
+};

@@ -65,13 +65,13 @@ pub struct UserInfo {
     pub extra: std::collections::BTreeMap<String, Vec<String>>,
 }
 
-/// What the rules get to see of an `AdmissionReview.request`.
+/// An `AdmissionReview.request`, with its objects as `O`.
 ///
 /// `object` is `None` for DELETE (the apiserver sends `null`); `old_object` is set for UPDATE and
-/// DELETE. Objects stay untyped JSON so each rule decodes only the kind it handles.
+/// DELETE. Objects stay untyped so each rule decodes only the kind it handles.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AdmissionRequestView {
+pub struct AdmissionRequest<O> {
     pub uid: String,
     pub kind: GroupVersionKind,
     #[serde(default)]
@@ -90,74 +90,59 @@ pub struct AdmissionRequestView {
     #[serde(default)]
     pub user_info: UserInfo,
     #[serde(default)]
-    pub object: Option<Value>,
+    pub object: Option<O>,
     #[serde(default)]
-    pub old_object: Option<Value>,
+    pub old_object: Option<O>,
     #[serde(default)]
     pub dry_run: Option<bool>,
     #[serde(default)]
     pub options: Option<Value>,
 }
 
-/// [`AdmissionRequestView`] as it comes off the wire, with the objects still JSON text: the
-/// server parses a review once into this and only builds `Value` trees when the rules ask for them
-/// (see [`AdmissionRules::validate_raw`]).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct RawRequestView {
-    pub uid: String,
-    pub kind: GroupVersionKind,
-    #[serde(default)]
-    pub resource: GroupVersionResource,
-    #[serde(default)]
-    pub sub_resource: Option<String>,
-    #[serde(default)]
-    pub request_kind: Option<GroupVersionKind>,
-    #[serde(default)]
-    pub request_resource: Option<GroupVersionResource>,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub namespace: Option<String>,
-    pub operation: Operation,
-    #[serde(default)]
-    pub user_info: UserInfo,
-    #[serde(default)]
-    pub object: Option<Box<RawValue>>,
-    #[serde(default)]
-    pub old_object: Option<Box<RawValue>>,
-    #[serde(default)]
-    pub dry_run: Option<bool>,
-    #[serde(default)]
-    pub options: Option<Value>,
-}
+/// What the rules get to see: the request with its objects as `Value` trees.
+pub type AdmissionRequestView = AdmissionRequest<Value>;
+
+/// The request as it comes off the wire, with the objects still JSON text: the server parses a
+/// review once into this and only builds `Value` trees when the rules ask for them (see
+/// [`AdmissionRules::validate_raw`]).
+pub(crate) type RawRequestView = AdmissionRequest<Box<RawValue>>;
 
 impl RawRequestView {
     /// The view without its objects, and the objects' text.
     pub(crate) fn split(self) -> (AdmissionRequestView, RawObjects) {
-        let view = AdmissionRequestView {
-            uid: self.uid,
-            kind: self.kind,
-            resource: self.resource,
-            sub_resource: self.sub_resource,
-            request_kind: self.request_kind,
-            request_resource: self.request_resource,
-            name: self.name,
-            namespace: self.namespace,
-            operation: self.operation,
-            user_info: self.user_info,
+        let AdmissionRequest {
+            uid,
+            kind,
+            resource,
+            sub_resource,
+            request_kind,
+            request_resource,
+            name,
+            namespace,
+            operation,
+            user_info,
+            object,
+            old_object,
+            dry_run,
+            options,
+        } = self;
+        let view = AdmissionRequest {
+            uid,
+            kind,
+            resource,
+            sub_resource,
+            request_kind,
+            request_resource,
+            name,
+            namespace,
+            operation,
+            user_info,
             object: None,
             old_object: None,
-            dry_run: self.dry_run,
-            options: self.options,
+            dry_run,
+            options,
         };
-        (
-            view,
-            RawObjects {
-                object: self.object,
-                old_object: self.old_object,
-            },
-        )
+        (view, RawObjects { object, old_object })
     }
 }
 
@@ -184,7 +169,7 @@ impl RawObjects {
     }
 }
 
-impl AdmissionRequestView {
+impl<O> AdmissionRequest<O> {
     /// The namespace, or "" for cluster-scoped objects.
     pub fn namespace(&self) -> &str {
         self.namespace.as_deref().unwrap_or("")

@@ -1,20 +1,17 @@
 //! Coalescing of current-version reads: reads of different secrets that arrive within
 //! [`WINDOW`] of each other go out as one BatchGetSecretValue of up to [`MAX_BATCH`] ids (a
-//! lone read stays a GetSecretValue). Identical concurrent reads are already single-flighted by
-//! the ClientCache; this covers many objects reading many different secrets of one store.
-//!
-//! Successful reads are also reused for [`REUSE`]: the objects of one store refresh at spread-out
-//! moments (each on its own schedule), so without it every object would cost a call. A value can
-//! therefore be up to [`REUSE`] older than the refresh that stored it; pushes through this client
-//! drop the entry they change.
+//! lone read stays a GetSecretValue). Identical reads are single-flighted and, for periodic
+//! refreshes, reused by the ClientCache (`stores::cache`), which also knows when a sync must
+//! read fresh (a change, a force-sync); this covers many objects reading many different secrets
+//! of one store at the same moment, and keeps no values of its own.
 //!
 //! If the credentials may not call BatchGetSecretValue (a permission ESO made optional),
 //! the batcher falls back to one GetSecretValue per secret for the rest of its life.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::types::SecretValueEntry;
@@ -30,8 +27,6 @@ use crate::provider::metrics::observe;
 pub const WINDOW: Duration = Duration::from_millis(10);
 /// AWS's limit of ids per BatchGetSecretValue.
 pub const MAX_BATCH: usize = 20;
-/// How long a read value is reused by later reads of the same secret.
-pub const REUSE: Duration = Duration::from_secs(10);
 
 /// A secret's current value: SecretString bytes or SecretBinary.
 #[derive(Clone, Debug)]
@@ -69,7 +64,6 @@ pub(super) struct Batcher {
     client: Client,
     pending: Mutex<Vec<Waiter>>,
     batch_denied: AtomicBool,
-    recent: Mutex<HashMap<String, (Instant, Payload)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -93,19 +87,11 @@ impl Batcher {
             client,
             pending: Mutex::new(Vec::new()),
             batch_denied: AtomicBool::new(false),
-            recent: Mutex::new(HashMap::new()),
         })
     }
 
     /// The current value of `id` (a name or ARN).
     pub(super) async fn get(self: &Arc<Self>, id: String) -> Answer {
-        {
-            let mut recent = lock(&self.recent);
-            recent.retain(|_, (at, _)| at.elapsed() < REUSE);
-            if let Some((_, p)) = recent.get(&id) {
-                return Ok(Some(p.clone()));
-            }
-        }
         let (tx, rx) = oneshot::channel();
         let (first, full) = {
             let mut pending = lock(&self.pending);
@@ -148,15 +134,6 @@ impl Batcher {
                 self.get_many(chunk, &mut answers).await;
             }
         }
-        {
-            let mut recent = lock(&self.recent);
-            let now = Instant::now();
-            for (id, answer) in &answers {
-                if let Ok(Some(p)) = answer {
-                    recent.insert(id.clone(), (now, p.clone()));
-                }
-            }
-        }
         for (id, txs) in waiters {
             let answer = answers
                 .remove(&id)
@@ -164,14 +141,6 @@ impl Batcher {
             for tx in txs {
                 let _ = tx.send(answer.clone());
             }
-        }
-    }
-
-    /// Drops reused values of a secret this client just changed.
-    pub(super) fn forget(&self, ids: &[&str]) {
-        let mut recent = lock(&self.recent);
-        for id in ids {
-            recent.remove(*id);
         }
     }
 

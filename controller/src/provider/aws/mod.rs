@@ -15,6 +15,7 @@
 mod auth;
 mod batch;
 mod error;
+mod pages;
 mod parameterstore;
 mod sm_push;
 mod sm_read;
@@ -22,7 +23,6 @@ mod sm_read;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use k8s_openapi::api::core::v1::Secret;
 use shared::api::v1::providers::aws::{AWSProvider, AWSServiceType};
 use shared::api::v1::{SecretStoreCapabilities, SecretStoreKind};
 use shared::api::v1alpha1::PushSecretData;
@@ -153,15 +153,11 @@ impl Provider for AwsProvider {
 /// Splits a JSON object into keys the way ESO's GetSecretMap does: string values unquoted,
 /// everything else as raw JSON.
 fn json_to_map(text: &str, key: &str) -> Result<SecretMap, ProviderError> {
-    let fields = shared::gjson::object_fields(text).ok_or_else(|| {
+    super::json_object_map(text).ok_or_else(|| {
         ProviderError::Other(format!(
             "unable to unmarshal secret {key}: the value is not a JSON object"
         ))
-    })?;
-    Ok(fields
-        .into_iter()
-        .map(|(k, v)| (k, SecretValue::new(v.to_field_bytes())))
-        .collect())
+    })
 }
 
 /// Go's `json.Marshal(map[string]string)`: sorted keys, HTML-escaped.
@@ -244,37 +240,6 @@ fn parse_metadata<T: serde::de::DeserializeOwned + Default>(
         Some(spec) => serde_json::from_value(spec.clone())
             .map(Some)
             .map_err(|e| ProviderError::InvalidConfig(format!("failed to parse metadata: {e}"))),
-    }
-}
-
-/// The value a PushSecret entry pushes: one key of the Secret, or (no `secretKey`) the whole
-/// Secret as a JSON object of strings.
-fn push_value(secret: &Secret, data: &PushSecretData) -> Result<SecretValue, ProviderError> {
-    let map = secret.data.clone().unwrap_or_default();
-    match data.match_.secret_key.as_deref().filter(|k| !k.is_empty()) {
-        Some(key) => map
-            .get(key)
-            .map(|v| SecretValue::new(v.0.clone()))
-            .ok_or_else(|| {
-                ProviderError::InvalidConfig(format!(
-                    "secret key {key:?} does not exist in the source Secret"
-                ))
-            }),
-        None => Ok(SecretValue::from(
-            shared::keys::GoJsonValue::Object(
-                map.iter()
-                    .map(|(k, v)| {
-                        (
-                            k.clone(),
-                            shared::keys::GoJsonValue::String(
-                                String::from_utf8_lossy(&v.0).into_owned(),
-                            ),
-                        )
-                    })
-                    .collect(),
-            )
-            .to_go_json(false),
-        )),
     }
 }
 

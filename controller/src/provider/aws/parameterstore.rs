@@ -21,11 +21,13 @@ use shared::secret_value::SecretValue;
 
 use super::auth::Session;
 use super::error::{code, describe};
+use super::pages::all_pages;
 use super::{
     Endpoints, MANAGED_BY_TAG, PROVIDER_PS, default_description, desired_tags, json_to_map,
     parse_metadata, property_of, tag_changes, tags_json,
 };
 use crate::provider::metrics::observe;
+use crate::provider::push_value::{WholeSecretJson, source_value};
 use crate::provider::{ProviderError, SecretMap, SecretsClient, ValidationResult};
 
 /// AWS's limit of names per GetParameters.
@@ -139,9 +141,7 @@ impl ParameterStore {
     }
 
     async fn by_path(&self, path: &str, matcher: &GoRegex) -> Result<SecretMap, ProviderError> {
-        let mut data = SecretMap::new();
-        let mut token: Option<String> = None;
-        loop {
+        let found = all_pages(|token| async move {
             let out = observe(
                 PROVIDER_PS,
                 "GetParametersByPath",
@@ -150,23 +150,22 @@ impl ParameterStore {
                     .path(path)
                     .recursive(true)
                     .with_decryption(true)
-                    .set_next_token(token.clone())
+                    .set_next_token(token)
                     .send()
                     .await,
             )
             .map_err(|e| describe(&format!("GetParametersByPath {path}"), &e))?;
-            for p in out.parameters() {
-                if let (Some(n), Some(v)) = (p.name(), p.value())
-                    && matcher.is_match(n)
-                {
-                    data.insert(n.to_string(), SecretValue::from(v));
-                }
-            }
-            token = out.next_token().map(str::to_string);
-            if token.is_none() {
-                return Ok(data);
-            }
-        }
+            let found = out
+                .parameters()
+                .iter()
+                .filter_map(|p| Some((p.name()?, p.value()?)))
+                .filter(|(n, _)| matcher.is_match(n))
+                .map(|(n, v)| (n.to_string(), SecretValue::from(v)))
+                .collect();
+            Ok((found, out.next_token().map(str::to_string)))
+        })
+        .await?;
+        Ok(found.into_iter().collect())
     }
 
     async fn by_tags(
@@ -189,30 +188,27 @@ impl ParameterStore {
         if let Some(p) = path {
             filters.push(build("Path".into(), "Recursive", p)?);
         }
-        let mut names = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
+        let filters = &filters;
+        let names = all_pages(|token| async move {
             let out = observe(
                 PROVIDER_PS,
                 "DescribeParameters",
                 self.client
                     .describe_parameters()
                     .set_parameter_filters(Some(filters.clone()))
-                    .set_next_token(token.clone())
+                    .set_next_token(token)
                     .send()
                     .await,
             )
             .map_err(|e| describe("DescribeParameters", &e))?;
-            names.extend(
-                out.parameters()
-                    .iter()
-                    .filter_map(|p| p.name().map(str::to_string)),
-            );
-            token = out.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
+            let names = out
+                .parameters()
+                .iter()
+                .filter_map(|p| p.name().map(str::to_string))
+                .collect();
+            Ok((names, out.next_token().map(str::to_string)))
+        })
+        .await?;
         let mut data = SecretMap::new();
         for chunk in names.chunks(GET_PARAMETERS_MAX) {
             let out = observe(
@@ -244,26 +240,20 @@ fn ssm_tag(k: &str, v: &str) -> Result<Tag, ProviderError> {
         .map_err(|e| ProviderError::InvalidConfig(format!("tag {k:?}: {e}")))
 }
 
-/// The whole Secret as JSON: values as strings with `encodeAsDecoded`, else base64 (Go's
-/// encoding of `map[string][]byte`).
-fn whole_secret(secret: &Secret, decoded: bool) -> SecretValue {
+/// The whole Secret as Go encodes `map[string][]byte`: values base64 (without
+/// `encodeAsDecoded`, which pushes them as plain strings instead).
+fn whole_secret_base64(secret: &Secret) -> SecretValue {
     use base64::Engine as _;
-    let map = secret.data.clone().unwrap_or_default();
-    SecretValue::from(
-        shared::keys::GoJsonValue::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    let text = if decoded {
-                        String::from_utf8_lossy(&v.0).into_owned()
-                    } else {
-                        base64::engine::general_purpose::STANDARD.encode(&v.0)
-                    };
-                    (k.clone(), shared::keys::GoJsonValue::String(text))
-                })
-                .collect(),
-        )
-        .to_go_json(false),
-    )
+    let fields = secret
+        .data
+        .iter()
+        .flatten()
+        .map(|(k, v)| {
+            let text = base64::engine::general_purpose::STANDARD.encode(&v.0);
+            (k.clone(), shared::keys::GoJsonValue::String(text))
+        })
+        .collect();
+    SecretValue::from(shared::keys::GoJsonValue::Object(fields).to_go_json(false))
 }
 
 #[async_trait]
@@ -316,9 +306,11 @@ impl SecretsClient for ParameterStore {
         data: &PushSecretData,
     ) -> Result<(), ProviderError> {
         let meta: Metadata = parse_metadata(data)?.unwrap_or_default();
-        let value = match data.match_.secret_key.as_deref().filter(|k| !k.is_empty()) {
-            Some(_) => super::push_value(secret, data)?,
-            None => whole_secret(secret, meta.encode_as_decoded),
+        let whole = data.match_.secret_key.as_deref().is_none_or(str::is_empty);
+        let value = if whole && !meta.encode_as_decoded {
+            whole_secret_base64(secret)
+        } else {
+            source_value(secret, data, WholeSecretJson::Plain)?
         };
         let value = String::from_utf8(value.into_vec()).map_err(|_| {
             ProviderError::InvalidConfig("Parameter Store values must be valid UTF-8".into())

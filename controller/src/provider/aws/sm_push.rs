@@ -19,10 +19,10 @@ use shared::secret_value::SecretValue;
 use super::error::{code, describe};
 use super::sm_read::SecretsManager;
 use super::{
-    MANAGED_BY_TAG, PROVIDER_SM, default_description, desired_tags, parse_metadata, push_value,
-    tag_changes,
+    MANAGED_BY_TAG, PROVIDER_SM, default_description, desired_tags, parse_metadata, tag_changes,
 };
 use crate::provider::metrics::observe;
+use crate::provider::push_value::{WholeSecretJson, property, set_path, source_value};
 use crate::provider::{ProviderError, refs};
 
 /// ESO's first version id of a secret it creates.
@@ -86,48 +86,14 @@ fn is_managed(d: &DescribeSecretOutput) -> bool {
         .any(|t| t.key() == Some(MANAGED_BY_TAG.0) && t.value() == Some(MANAGED_BY_TAG.1))
 }
 
-/// Sets `property` (a dotted path; `\.` escapes a dot) to `value` as a JSON string inside
-/// `current` (empty = a new object), like sjson.
+/// `value` under the sjson path `property` of the JSON secret `current` (empty: a new object).
 fn merge_property(current: &str, property: &str, value: &[u8]) -> Result<String, ProviderError> {
-    let mut doc: serde_json::Value = if current.trim().is_empty() {
-        serde_json::Value::Object(Default::default())
-    } else {
-        serde_json::from_str(current).map_err(|_| {
-            ProviderError::InvalidConfig(
-                "PushSecret for aws secrets manager with a pushSecretData property requires a json secret"
-                    .into(),
-            )
-        })?
-    };
-    let mut parts = Vec::new();
-    let mut part = String::new();
-    let mut chars = property.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => part.extend(chars.next()),
-            '.' => parts.push(std::mem::take(&mut part)),
-            c => part.push(c),
-        }
-    }
-    parts.push(part);
-    let text = String::from_utf8_lossy(value).into_owned();
-    let mut node = &mut doc;
-    for (i, key) in parts.iter().enumerate() {
-        if !node.is_object() {
-            *node = serde_json::Value::Object(Default::default());
-        }
-        let obj = node.as_object_mut().ok_or_else(|| {
-            ProviderError::InvalidConfig(format!("cannot set property {property:?}"))
-        })?;
-        if i + 1 == parts.len() {
-            obj.insert(key.clone(), serde_json::Value::String(text));
-            break;
-        }
-        node = obj
-            .entry(key.clone())
-            .or_insert_with(|| serde_json::Value::Object(Default::default()));
-    }
-    serde_json::to_string(&doc).map_err(|e| ProviderError::Other(e.to_string()))
+    set_path(current, property, value).map_err(|_| {
+        ProviderError::InvalidConfig(
+            "PushSecret for aws secrets manager with a pushSecretData property requires a json secret"
+                .into(),
+        )
+    })
 }
 
 async fn policy_json(sm: &SecretsManager, r: &PolicySourceRef) -> Result<String, ProviderError> {
@@ -392,7 +358,6 @@ async fn create(
     };
     let out = observe(PROVIDER_SM, "CreateSecret", req.send().await)
         .map_err(|e| describe("CreateSecret", &e))?;
-    sm.batcher.forget(&[name, out.arn().unwrap_or(name)]);
     if let Some(p) = &meta.resource_policy
         && let Some(r) = &p.policy_source_ref
     {
@@ -425,16 +390,11 @@ pub(super) async fn push(
 ) -> Result<(), ProviderError> {
     let meta: Metadata = parse_metadata(data)?.unwrap_or_default();
     let string_format = meta.string_format()?;
-    let value = push_value(secret, data)?;
+    let value = source_value(secret, data, WholeSecretJson::Plain)?;
     let name = sm.name(&data.match_.remote_ref.remote_key);
-    let property = data
-        .match_
-        .remote_ref
-        .property
-        .as_deref()
-        .filter(|p| !p.is_empty());
+    let prop = property(data);
     let Some(described) = describe_secret(sm, &name).await? else {
-        let value = match property {
+        let value = match prop {
             Some(p) => SecretValue::from(merge_property("", p, value.as_bytes())?),
             None => value,
         };
@@ -455,7 +415,7 @@ pub(super) async fn push(
     } else {
         None
     };
-    let new_value = match property {
+    let new_value = match prop {
         Some(p) => SecretValue::from(merge_property(
             &current.as_ref().map(|c| c.text()).unwrap_or_default(),
             p,
@@ -495,7 +455,6 @@ pub(super) async fn push(
     };
     observe(PROVIDER_SM, "PutSecretValue", req.send().await)
         .map_err(|e| describe("PutSecretValue", &e))?;
-    sm.batcher.forget(&[&name, &id]);
     Ok(())
 }
 
@@ -555,29 +514,24 @@ pub(super) async fn delete(
             .await,
     )
     .map_err(|e| describe("DeleteSecret", &e))?;
-    sm.batcher.forget(&[&name, &id]);
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::merge_property;
+    use crate::provider::ProviderError;
 
     #[test]
-    fn merges_properties_into_json_objects() {
-        assert_eq!(merge_property("", "a", b"1").unwrap(), r#"{"a":"1"}"#);
-        assert_eq!(
-            merge_property(r#"{"a":"x","b":"y"}"#, "a", b"2").unwrap(),
-            r#"{"a":"2","b":"y"}"#
-        );
+    fn a_property_push_into_a_secret_that_is_not_json_names_the_requirement() {
         assert_eq!(
             merge_property(r#"{"b":"y"}"#, "n.m", b"v").unwrap(),
             r#"{"b":"y","n":{"m":"v"}}"#
         );
-        assert_eq!(
-            merge_property("{}", r"a\.b", b"v").unwrap(),
-            r#"{"a.b":"v"}"#
+        let err = merge_property("not json", "a", b"v").unwrap_err();
+        assert!(
+            matches!(&err, ProviderError::InvalidConfig(m) if m.contains("requires a json secret")),
+            "{err}"
         );
-        assert!(merge_property("not json", "a", b"v").is_err());
     }
 }

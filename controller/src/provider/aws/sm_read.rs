@@ -18,6 +18,7 @@ use shared::secret_value::SecretValue;
 use super::auth::Session;
 use super::batch::{Batcher, Payload, is_missing};
 use super::error::{code, describe, message};
+use super::pages::all_pages;
 use super::{Endpoints, PROVIDER_SM, PROVIDER_STS, json_to_map, property_of, sm_push, tags_json};
 use crate::provider::metrics::observe;
 use crate::provider::{ClientContext, ProviderError, SecretMap, SecretsClient, ValidationResult};
@@ -124,30 +125,26 @@ impl SecretsManager {
 
     /// Secret names matching the filters, all pages.
     async fn list_names(&self, filters: &[Filter]) -> Result<Vec<String>, ProviderError> {
-        let mut names = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
+        all_pages(|token| async move {
             let out = observe(
                 PROVIDER_SM,
                 "ListSecrets",
                 self.client
                     .list_secrets()
                     .set_filters((!filters.is_empty()).then(|| filters.to_vec()))
-                    .set_next_token(token.clone())
+                    .set_next_token(token)
                     .send()
                     .await,
             )
             .map_err(|e| describe("ListSecrets", &e))?;
-            names.extend(
-                out.secret_list()
-                    .iter()
-                    .filter_map(|s| s.name().map(str::to_string)),
-            );
-            token = out.next_token().map(str::to_string);
-            if token.is_none() {
-                return Ok(names);
-            }
-        }
+            let names = out
+                .secret_list()
+                .iter()
+                .filter_map(|s| s.name().map(str::to_string))
+                .collect();
+            Ok((names, out.next_token().map(str::to_string)))
+        })
+        .await
     }
 
     /// Current values of every secret matching the filters, all pages.
@@ -156,37 +153,38 @@ impl SecretsManager {
         filters: Vec<Filter>,
         matcher: Option<&GoRegex>,
     ) -> Result<SecretMap, ProviderError> {
-        let mut data = SecretMap::new();
-        let mut token: Option<String> = None;
-        loop {
+        let filters = &filters;
+        let found = all_pages(|token| async move {
             let out = observe(
                 PROVIDER_SM,
                 "BatchGetSecretValue",
                 self.client
                     .batch_get_secret_value()
                     .set_filters(Some(filters.clone()))
-                    .set_next_token(token.clone())
+                    .set_next_token(token)
                     .send()
                     .await,
             )
             .map_err(|e| describe("BatchGetSecretValue", &e))?;
-            for entry in out.secret_values() {
-                let Some(name) = entry.name() else { continue };
-                if matcher.is_some_and(|m| !m.is_match(name)) {
-                    continue;
-                }
-                if let Some(p) = Payload::new(
-                    entry.secret_string(),
-                    entry.secret_binary().map(|b| b.as_ref()),
-                ) {
-                    data.insert(name.to_string(), p.value);
-                }
-            }
-            token = out.next_token().map(str::to_string);
-            if token.is_none() {
-                return Ok(data);
-            }
-        }
+            let found = out
+                .secret_values()
+                .iter()
+                .filter_map(|entry| {
+                    let name = entry.name()?;
+                    if matcher.is_some_and(|m| !m.is_match(name)) {
+                        return None;
+                    }
+                    let p = Payload::new(
+                        entry.secret_string(),
+                        entry.secret_binary().map(|b| b.as_ref()),
+                    )?;
+                    Some((name.to_string(), p.value))
+                })
+                .collect();
+            Ok((found, out.next_token().map(str::to_string)))
+        })
+        .await?;
+        Ok(found.into_iter().collect())
     }
 }
 

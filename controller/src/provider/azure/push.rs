@@ -10,23 +10,13 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::api::v1alpha1::PushSecretData;
-use shared::keys::GoJsonValue;
 
 use super::read::fetch;
 use super::{AzureClient, MANAGED_TAG, Object, object};
 use crate::provider::ProviderError;
-
-const METADATA_API_VERSION: &str = "kubernetes.external-secrets.io/v1alpha1";
-const METADATA_KIND: &str = "PushSecretMetadata";
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct Metadata {
-    api_version: String,
-    kind: String,
-    #[serde(default)]
-    spec: MetadataSpec,
-}
+use crate::provider::push_value::{
+    Removal, WholeSecretJson, metadata_spec, property, remove_key, set_path, source_value,
+};
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -38,18 +28,7 @@ struct MetadataSpec {
 }
 
 fn metadata(data: &PushSecretData) -> Result<MetadataSpec, ProviderError> {
-    let Some(v) = &data.metadata else {
-        return Ok(MetadataSpec::default());
-    };
-    let m: Metadata = serde_json::from_value(v.clone()).map_err(|e| {
-        ProviderError::InvalidConfig(format!("failed to parse PushSecret metadata: {e}"))
-    })?;
-    if m.api_version != METADATA_API_VERSION || m.kind != METADATA_KIND {
-        return Err(ProviderError::InvalidConfig(format!(
-            "failed to parse PushSecret metadata: expected apiVersion {METADATA_API_VERSION} and kind {METADATA_KIND}"
-        )));
-    }
-    Ok(m.spec)
+    Ok(metadata_spec(data, "failed to parse PushSecret metadata")?.unwrap_or_default())
 }
 
 fn is_managed(body: &Value) -> bool {
@@ -61,66 +40,6 @@ fn not_managed(name: &str) -> ProviderError {
         "cannot push to {name}: not managed by external-secrets (tag {}={} missing)",
         MANAGED_TAG.0, MANAGED_TAG.1
     ))
-}
-
-fn property(data: &PushSecretData) -> &str {
-    data.match_
-        .remote_ref
-        .property
-        .as_deref()
-        .unwrap_or_default()
-}
-
-/// The bytes to push: one key of the Secret, or all of it as a JSON object of strings.
-fn source_value(secret: &Secret, data: &PushSecretData) -> Result<Vec<u8>, ProviderError> {
-    let map = secret.data.clone().unwrap_or_default();
-    match data.match_.secret_key.as_deref().filter(|k| !k.is_empty()) {
-        Some(k) => map.get(k).map(|v| v.0.clone()).ok_or_else(|| {
-            ProviderError::InvalidConfig(format!(
-                "secret key {k:?} does not exist in the source Secret"
-            ))
-        }),
-        None => Ok(GoJsonValue::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        GoJsonValue::String(String::from_utf8_lossy(&v.0).into_owned()),
-                    )
-                })
-                .collect(),
-        )
-        .to_go_json(false)
-        .into_bytes()),
-    }
-}
-
-/// Sets `path` (dots nest, like sjson) to the string `value` inside the JSON object `current`.
-fn merge_property(current: Option<&str>, path: &str, value: &str) -> Result<String, ProviderError> {
-    let mut root: Value = match current.filter(|c| !c.trim().is_empty()) {
-        None => json!({}),
-        Some(c) => serde_json::from_str(c).map_err(|_| {
-            ProviderError::Other(format!(
-                "cannot set property {path}: the existing secret value is not JSON"
-            ))
-        })?,
-    };
-    let mut node = &mut root;
-    let parts: Vec<&str> = path.split('.').collect();
-    for (i, part) in parts.iter().enumerate() {
-        if !node.is_object() {
-            *node = json!({});
-        }
-        let Some(obj) = node.as_object_mut() else {
-            break;
-        };
-        if i == parts.len() - 1 {
-            obj.insert((*part).to_string(), Value::String(value.to_string()));
-            break;
-        }
-        node = obj.entry((*part).to_string()).or_insert_with(|| json!({}));
-    }
-    Ok(root.to_string())
 }
 
 fn expires(spec: &MetadataSpec) -> Result<Option<i64>, ProviderError> {
@@ -145,11 +64,12 @@ pub(super) async fn push(
     data: &PushSecretData,
 ) -> Result<(), ProviderError> {
     let spec = metadata(data)?;
-    let value = source_value(secret, data)?;
+    let value = source_value(secret, data, WholeSecretJson::Plain)?;
+    let value = value.as_bytes();
     match object(&data.match_.remote_ref.remote_key)? {
-        Object::Secret(name) => push_secret(c, name, &value, property(data), &spec).await,
-        Object::Cert(name) => push_cert(c, name, &value, &spec).await,
-        Object::Key(name) => push_key(c, name, &value, &spec).await,
+        Object::Secret(name) => push_secret(c, name, value, property(data), &spec).await,
+        Object::Cert(name) => push_cert(c, name, value, &spec).await,
+        Object::Key(name) => push_key(c, name, value, &spec).await,
     }
 }
 
@@ -157,7 +77,7 @@ async fn push_secret(
     c: &AzureClient,
     name: &str,
     value: &[u8],
-    prop: &str,
+    prop: Option<&str>,
     spec: &MetadataSpec,
 ) -> Result<(), ProviderError> {
     let value = std::str::from_utf8(value).map_err(|_| {
@@ -170,10 +90,13 @@ async fn push_secret(
         return Err(not_managed(name));
     }
     let current = existing.as_ref().and_then(|e| e["value"].as_str());
-    let new_value = if prop.is_empty() {
-        value.to_string()
-    } else {
-        merge_property(current, prop, value)?
+    let new_value = match prop {
+        None => value.to_string(),
+        Some(p) => set_path(current.unwrap_or_default(), p, value.as_bytes()).map_err(|_| {
+            ProviderError::Other(format!(
+                "cannot set property {p}: the existing secret value is not JSON"
+            ))
+        })?,
     };
     let exp = expires(spec)?;
     let mut tags = spec.tags.clone();
@@ -338,10 +261,9 @@ pub(super) async fn exists(c: &AzureClient, data: &PushSecretData) -> Result<boo
     let Some(body) = fetch(c, call, kind, name, None).await? else {
         return Ok(false);
     };
-    let prop = property(data);
-    if prop.is_empty() || kind != "secrets" {
+    let Some(prop) = property(data).filter(|_| kind == "secrets") else {
         return Ok(true);
-    }
+    };
     let value = body["value"].as_str().unwrap_or_default();
     Ok(shared::gjson::get(value, prop).ok().flatten().is_some())
 }
@@ -376,28 +298,26 @@ pub(super) async fn delete(c: &AzureClient, data: &PushSecretData) -> Result<(),
         tracing::debug!(%name, "not deleting a Key Vault object external-secrets does not manage");
         return Ok(());
     }
-    let prop = property(data);
-    if kind == "secrets" && !prop.is_empty() {
-        let mut root: Value =
-            serde_json::from_str(body["value"].as_str().unwrap_or_default()).unwrap_or(Value::Null);
-        let Some(obj) = root.as_object_mut() else {
-            return Ok(());
-        };
-        if obj.remove(prop).is_none() {
-            return Ok(());
-        }
-        if !obj.is_empty() {
-            let new = json!({"value": root.to_string(), "tags": body["tags"], "attributes": {"enabled": true}});
-            let url = c.vault.url(&format!("secrets/{name}"))?;
-            let a = c
-                .vault
-                .send("SetSecret", Method::PUT, url, Some(&new))
-                .await?;
-            return if a.ok() {
-                Ok(())
-            } else {
-                Err(a.error(&format!("cannot set secret {name}")))
-            };
+    if let Some(prop) = property(data).filter(|_| kind == "secrets") {
+        let current = body["value"].as_str().unwrap_or_default();
+        match remove_key(current.as_bytes(), prop) {
+            Removal::NotAnObject | Removal::Absent => return Ok(()),
+            Removal::Emptied => {}
+            Removal::Rest(rest) => {
+                let rest = String::from_utf8_lossy(&rest).into_owned();
+                let new =
+                    json!({"value": rest, "tags": body["tags"], "attributes": {"enabled": true}});
+                let url = c.vault.url(&format!("secrets/{name}"))?;
+                let a = c
+                    .vault
+                    .send("SetSecret", Method::PUT, url, Some(&new))
+                    .await?;
+                return if a.ok() {
+                    Ok(())
+                } else {
+                    Err(a.error(&format!("cannot set secret {name}")))
+                };
+            }
         }
     }
     delete_object(c, del_call, kind, name).await

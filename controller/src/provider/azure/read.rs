@@ -10,7 +10,7 @@ use shared::secret_value::SecretValue;
 
 use super::rest::Answer;
 use super::{AzureClient, Object, object};
-use crate::provider::{ProviderError, SecretMap};
+use crate::provider::{ProviderError, SecretMap, json_object_map};
 
 type Tags = BTreeMap<String, String>;
 
@@ -200,13 +200,9 @@ pub(super) async fn get_map(
     }
     let value = get(c, r).await?;
     let text = String::from_utf8_lossy(value.as_bytes());
-    let fields = shared::gjson::object_fields(&text).ok_or_else(|| {
+    json_object_map(&text).ok_or_else(|| {
         ProviderError::Other("error unmarshalling json data: not a JSON object".into())
-    })?;
-    Ok(fields
-        .into_iter()
-        .map(|(k, v)| (k, SecretValue::new(v.to_field_bytes())))
-        .collect())
+    })
 }
 
 /// `find`: every page of the list; enabled secrets matching all tags and the name regex.

@@ -16,25 +16,13 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use shared::api::v1alpha1::PushSecretData;
-use shared::keys::GoJsonValue;
 
 use super::read::{access, get_meta, string_map};
 use super::{GcpClient, MANAGED_BY};
 use crate::provider::ProviderError;
-
-const METADATA_API_VERSION: &str = "kubernetes.external-secrets.io/v1alpha1";
-const METADATA_KIND: &str = "PushSecretMetadata";
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct PushMetadata {
-    #[serde(default)]
-    api_version: String,
-    #[serde(default)]
-    kind: String,
-    #[serde(default)]
-    spec: MetadataSpec,
-}
+use crate::provider::push_value::{
+    Removal, WholeSecretJson, metadata_spec, property, remove_key, source_value,
+};
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -52,19 +40,10 @@ struct MetadataSpec {
 }
 
 fn parse_metadata(data: &PushSecretData) -> Result<MetadataSpec, ProviderError> {
-    let Some(value) = &data.metadata else {
-        return Ok(MetadataSpec::default());
-    };
-    let meta: PushMetadata = serde_json::from_value(value.clone()).map_err(|e| {
-        ProviderError::InvalidConfig(format!("unable to parse metadata parameters: {e}"))
-    })?;
-    if meta.api_version != METADATA_API_VERSION || meta.kind != METADATA_KIND {
-        return Err(ProviderError::InvalidConfig(format!(
-            "unable to parse metadata parameters: expected apiVersion {METADATA_API_VERSION} and kind {METADATA_KIND}"
-        )));
-    }
-    match meta.spec.merge_policy.as_deref() {
-        None | Some("") | Some("Replace") | Some("Merge") => Ok(meta.spec),
+    let spec: MetadataSpec =
+        metadata_spec(data, "unable to parse metadata parameters")?.unwrap_or_default();
+    match spec.merge_policy.as_deref() {
+        None | Some("") | Some("Replace") | Some("Merge") => Ok(spec),
         Some(other) => Err(ProviderError::InvalidConfig(format!(
             "unexpected merge policy {other:?}: use Replace or Merge"
         ))),
@@ -73,39 +52,6 @@ fn parse_metadata(data: &PushSecretData) -> Result<MetadataSpec, ProviderError> 
 
 fn is_managed(secret: &Value) -> bool {
     secret["labels"][MANAGED_BY.0].as_str() == Some(MANAGED_BY.1)
-}
-
-fn property(data: &PushSecretData) -> &str {
-    data.match_
-        .remote_ref
-        .property
-        .as_deref()
-        .unwrap_or_default()
-}
-
-/// The bytes a push entry sends: one key, or the whole Secret as a JSON object of strings.
-fn local_value(local: &Secret, data: &PushSecretData) -> Result<Vec<u8>, ProviderError> {
-    let source = local.data.clone().unwrap_or_default();
-    match data.match_.secret_key.as_deref().filter(|k| !k.is_empty()) {
-        Some(k) => source.get(k).map(|v| v.0.clone()).ok_or_else(|| {
-            ProviderError::InvalidConfig(format!(
-                "secret key {k:?} does not exist in the source Secret"
-            ))
-        }),
-        None => Ok(GoJsonValue::Object(
-            source
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        GoJsonValue::String(String::from_utf8_lossy(&v.0).into_owned()),
-                    )
-                })
-                .collect(),
-        )
-        .to_go_json(true)
-        .into_bytes()),
-    }
 }
 
 /// `current` with `property` set to `value` (a JSON string); a payload that is not a JSON
@@ -178,7 +124,7 @@ pub(super) async fn push(
 ) -> Result<(), ProviderError> {
     let meta = parse_metadata(data)?;
     let id = &data.match_.remote_ref.remote_key;
-    let value = local_value(local, data)?;
+    let value = source_value(local, data, WholeSecretJson::HtmlEscaped)?.into_vec();
     match get_meta(c, id).await? {
         None => {
             let (labels, annotations) = wanted_metadata(&meta, None);
@@ -211,11 +157,9 @@ pub(super) async fn push(
         }
     }
     let current = access(c, id, None).await?;
-    let prop = property(data);
-    let payload = if prop.is_empty() {
-        value
-    } else {
-        merge_property(current.as_ref().map(|v| v.as_bytes()), prop, &value)?
+    let payload = match property(data) {
+        None => value,
+        Some(prop) => merge_property(current.as_ref().map(|v| v.as_bytes()), prop, &value)?,
     };
     if current
         .as_ref()
@@ -236,10 +180,9 @@ pub(super) async fn exists(c: &GcpClient, data: &PushSecretData) -> Result<bool,
     let Some(current) = access(c, id, None).await? else {
         return Ok(false);
     };
-    let prop = property(data);
-    if prop.is_empty() {
+    let Some(prop) = property(data) else {
         return Ok(true);
-    }
+    };
     let text = String::from_utf8_lossy(current.as_bytes());
     Ok(shared::gjson::get(&text, prop).ok().flatten().is_some())
 }
@@ -255,23 +198,21 @@ pub(super) async fn delete(c: &GcpClient, data: &PushSecretData) -> Result<(), P
         tracing::debug!(secret = %id, "not deleting a Google secret external-secrets does not manage");
         return Ok(());
     }
-    let prop = property(data);
-    if !prop.is_empty()
+    if let Some(prop) = property(data)
         && let Some(current) = access(c, id, None).await?
-        && let Ok(mut obj) = serde_json::from_slice::<Map<String, Value>>(current.as_bytes())
     {
-        if obj.remove(prop).is_none() {
-            return Ok(());
-        }
-        if !obj.is_empty() {
-            let payload =
-                serde_json::to_vec(&obj).map_err(|e| ProviderError::Other(e.to_string()))?;
-            let body = json!({"payload": {"data": STANDARD.encode(&payload)}});
-            let path = format!("{}:addVersion", c.secret_path(id));
-            c.call("AddSecretVersion", Method::POST, &path, Some(&body))
-                .await
-                .map_err(ProviderError::from)?;
-            return Ok(());
+        match remove_key(current.as_bytes(), prop) {
+            // Not a JSON object: the property cannot be told apart, so the secret goes.
+            Removal::NotAnObject | Removal::Emptied => {}
+            Removal::Absent => return Ok(()),
+            Removal::Rest(payload) => {
+                let body = json!({"payload": {"data": STANDARD.encode(&payload)}});
+                let path = format!("{}:addVersion", c.secret_path(id));
+                c.call("AddSecretVersion", Method::POST, &path, Some(&body))
+                    .await
+                    .map_err(ProviderError::from)?;
+                return Ok(());
+            }
         }
     }
     match c

@@ -10,23 +10,11 @@ use kube::api::{DeleteParams, PostParams};
 use serde::Deserialize;
 use shared::api::v1::SecretStoreKind;
 use shared::api::v1alpha1::PushSecretData;
-use shared::keys::GoJsonValue;
 
 use super::{KubernetesClient, MANAGED_LABEL, PROVIDER, api_error};
 use crate::provider::ProviderError;
 use crate::provider::metrics::observe;
-
-const METADATA_API_VERSION: &str = "kubernetes.external-secrets.io/v1alpha1";
-const METADATA_KIND: &str = "PushSecretMetadata";
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct PushMetadata {
-    api_version: String,
-    kind: String,
-    #[serde(default)]
-    spec: PushMetadataSpec,
-}
+use crate::provider::push_value::{WholeSecretJson, metadata_spec, property, source_value};
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -44,18 +32,7 @@ struct PushMetadataSpec {
 }
 
 fn parse_metadata(data: &PushSecretData) -> Result<Option<PushMetadataSpec>, ProviderError> {
-    let Some(value) = &data.metadata else {
-        return Ok(None);
-    };
-    let meta: PushMetadata = serde_json::from_value(value.clone()).map_err(|e| {
-        ProviderError::InvalidConfig(format!("unable to parse metadata parameters: {e}"))
-    })?;
-    if meta.api_version != METADATA_API_VERSION || meta.kind != METADATA_KIND {
-        return Err(ProviderError::InvalidConfig(format!(
-            "unable to parse metadata parameters: expected apiVersion {METADATA_API_VERSION} and kind {METADATA_KIND}"
-        )));
-    }
-    Ok(Some(meta.spec))
+    metadata_spec(data, "unable to parse metadata parameters")
 }
 
 fn target_namespace(
@@ -151,46 +128,16 @@ fn apply(
         remote.metadata.annotations = None;
     }
 
-    let local_data = local.data.clone().unwrap_or_default();
-    let property = data
-        .match_
-        .remote_ref
-        .property
-        .as_deref()
-        .unwrap_or_default();
-    let secret_key = data.match_.secret_key.as_deref().unwrap_or_default();
     let remote_data = remote.data.get_or_insert_with(BTreeMap::new);
-    match (secret_key.is_empty(), property.is_empty()) {
+    let secret_key = data.match_.secret_key.as_deref().unwrap_or_default();
+    match property(data) {
         // The whole Secret replaces the remote data.
-        (true, true) => *remote_data = local_data,
-        // The whole Secret as one JSON property.
-        (true, false) => {
-            let json = GoJsonValue::Object(
-                local_data
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            k.clone(),
-                            GoJsonValue::String(String::from_utf8_lossy(&v.0).into_owned()),
-                        )
-                    })
-                    .collect(),
-            )
-            .to_go_json(true);
-            remote_data.insert(property.into(), ByteString(json.into_bytes()));
-        }
-        (false, _) => {
-            let value = local_data.get(secret_key).cloned().ok_or_else(|| {
-                ProviderError::InvalidConfig(format!(
-                    "secret key {secret_key:?} does not exist in the source Secret"
-                ))
-            })?;
-            let target = if property.is_empty() {
-                secret_key
-            } else {
-                property
-            };
-            remote_data.insert(target.into(), value);
+        None if secret_key.is_empty() => *remote_data = local.data.clone().unwrap_or_default(),
+        // One key under its own name or `property`, or the whole Secret as one JSON property.
+        prop => {
+            let value = source_value(local, data, WholeSecretJson::HtmlEscaped)?;
+            let target = prop.unwrap_or(secret_key);
+            remote_data.insert(target.into(), ByteString(value.into_vec()));
         }
     }
     Ok(())
@@ -252,18 +199,7 @@ pub(super) async fn exists(
     else {
         return Ok(false);
     };
-    Ok(
-        match data
-            .match_
-            .remote_ref
-            .property
-            .as_deref()
-            .filter(|p| !p.is_empty())
-        {
-            Some(p) => secret.data.as_ref().is_some_and(|d| d.contains_key(p)),
-            None => true,
-        },
-    )
+    Ok(property(data).is_none_or(|p| secret.data.as_ref().is_some_and(|d| d.contains_key(p))))
 }
 
 /// Removes the pushed property (or the whole Secret when it was the last key or no property
@@ -283,13 +219,7 @@ pub(super) async fn delete(
         return Ok(());
     }
     let api = client.secrets(&ns);
-    if let Some(p) = data
-        .match_
-        .remote_ref
-        .property
-        .as_deref()
-        .filter(|p| !p.is_empty())
-    {
+    if let Some(p) = property(data) {
         let remote_data = secret.data.get_or_insert_with(BTreeMap::new);
         if !remote_data.contains_key(p) {
             return Ok(());

@@ -14,7 +14,7 @@ use shared::secret_value::SecretValue;
 
 use super::{KubernetesClient, PROVIDER, api_error};
 use crate::provider::metrics::observe;
-use crate::provider::{ProviderError, SecretMap};
+use crate::provider::{ProviderError, SecretMap, json_object_map};
 
 /// Go's `json.Marshal(map[string]string)`: sorted keys, HTML-escaped.
 fn json_string_map<'a>(entries: impl IntoIterator<Item = (&'a String, String)>) -> String {
@@ -165,13 +165,9 @@ pub(super) fn secret_map(
     if text.trim() == "null" {
         return Ok(SecretMap::new());
     }
-    let fields = shared::gjson::object_fields(&text).ok_or_else(|| {
+    json_object_map(&text).ok_or_else(|| {
         ProviderError::Other("failed to unmarshal secret: invalid JSON format".into())
-    })?;
-    Ok(fields
-        .into_iter()
-        .map(|(k, v)| (k, SecretValue::new(v.to_field_bytes())))
-        .collect())
+    })
 }
 
 /// `dataFrom[].find`: by labels (`tags`) or by name regex; each match as its JSON data object.

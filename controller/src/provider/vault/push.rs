@@ -17,8 +17,9 @@ use shared::api::v1alpha1::PushSecretData;
 
 use super::VaultClient;
 use super::http::Call;
-use super::kv::{KvData, go_json, value_of};
+use super::kv::{KvData, value_of};
 use crate::provider::ProviderError;
+use crate::provider::push_value::{WholeSecretJson, property, source_value};
 
 const MANAGED_BY: (&str, &str) = ("managed-by", "external-secrets");
 const CUSTOM_METADATA: &str = "custom_metadata";
@@ -43,45 +44,13 @@ fn not_managed() -> ProviderError {
     ProviderError::Other("secret not managed by external-secrets".into())
 }
 
-/// The bytes a push entry sends: one key, or the whole Secret as a JSON object of strings.
-fn source_value(secret: &Secret, data: &PushSecretData) -> Result<Vec<u8>, ProviderError> {
-    let local = secret.data.clone().unwrap_or_default();
-    match data.match_.secret_key.as_deref().filter(|k| !k.is_empty()) {
-        Some(key) => local.get(key).map(|v| v.0.clone()).ok_or_else(|| {
-            ProviderError::InvalidConfig(format!(
-                "secret key {key:?} does not exist in the source Secret"
-            ))
-        }),
-        None => {
-            let obj: serde_json::Map<String, Value> = local
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        Value::String(String::from_utf8_lossy(&v.0).into()),
-                    )
-                })
-                .collect();
-            Ok(go_json(&Value::Object(obj)).into_bytes())
-        }
-    }
-}
-
-fn property(data: &PushSecretData) -> &str {
-    data.match_
-        .remote_ref
-        .property
-        .as_deref()
-        .unwrap_or_default()
-}
-
 /// The data to write and whether it differs from what is there.
 fn merge(
     existing: Option<&KvData>,
     value: &[u8],
-    property: &str,
+    property: Option<&str>,
 ) -> Result<(KvData, bool), ProviderError> {
-    if property.is_empty() {
+    let Some(property) = property else {
         let incoming: Value = serde_json::from_slice(value).map_err(|_| {
             ProviderError::InvalidConfig(
                 "error unmarshalling vault secret: invalid JSON format (a push without property needs a JSON object)".into(),
@@ -95,7 +64,7 @@ fn merge(
         };
         let changed = existing != Some(&incoming);
         return Ok((incoming, changed));
-    }
+    };
     let mut merged = existing.cloned().unwrap_or_default();
     let text = String::from_utf8_lossy(value).into_owned();
     let changed = merged.get(property).and_then(Value::as_str) != Some(text.as_str());
@@ -109,13 +78,13 @@ impl VaultClient {
         secret: &Secret,
         data: &PushSecretData,
     ) -> Result<(), ProviderError> {
-        let value = source_value(secret, data)?;
+        let value = source_value(secret, data, WholeSecretJson::HtmlEscaped)?;
         let key = &data.match_.remote_ref.remote_key;
         let existing = self.read_data(key, None).await?;
         if self.kv.v2() {
-            self.push_v2(key, existing, &value, data).await
+            self.push_v2(key, existing, value.as_bytes(), data).await
         } else {
-            self.push_v1(key, existing, &value, data).await
+            self.push_v1(key, existing, value.as_bytes(), data).await
         }
     }
 
@@ -256,8 +225,7 @@ impl VaultClient {
         if managed.as_deref() != Some(MANAGED_BY.1) {
             return Ok(());
         }
-        let prop = property(data);
-        if !prop.is_empty() {
+        if let Some(prop) = property(data) {
             existing.remove(prop);
             if !self.kv.v2() && existing.len() == 1 && existing.contains_key(CUSTOM_METADATA) {
                 existing.remove(CUSTOM_METADATA);
@@ -301,11 +269,7 @@ impl VaultClient {
         else {
             return Ok(false);
         };
-        let prop = property(data);
-        if prop.is_empty() {
-            return Ok(true);
-        }
-        Ok(value_of(&existing, prop).is_ok())
+        Ok(property(data).is_none_or(|prop| value_of(&existing, prop).is_ok()))
     }
 }
 
@@ -316,17 +280,17 @@ mod tests {
     #[test]
     fn property_merge_keeps_other_properties_and_detects_no_change() {
         let existing: KvData = serde_json::from_str(r#"{"theirs":"x","mine":"old"}"#).unwrap();
-        let (merged, changed) = merge(Some(&existing), b"new", "mine").unwrap();
+        let (merged, changed) = merge(Some(&existing), b"new", Some("mine")).unwrap();
         assert!(changed);
         assert_eq!(Value::Object(merged), json!({"theirs": "x", "mine": "new"}));
-        let (_, changed) = merge(Some(&existing), b"old", "mine").unwrap();
+        let (_, changed) = merge(Some(&existing), b"old", Some("mine")).unwrap();
         assert!(!changed);
     }
 
     #[test]
     fn whole_secret_push_needs_a_json_object() {
-        assert!(merge(None, b"plain", "").is_err());
-        let (m, changed) = merge(None, br#"{"a":"1"}"#, "").unwrap();
+        assert!(merge(None, b"plain", None).is_err());
+        let (m, changed) = merge(None, br#"{"a":"1"}"#, None).unwrap();
         assert!(changed);
         assert_eq!(Value::Object(m), json!({"a": "1"}));
     }
