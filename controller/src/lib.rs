@@ -10,6 +10,7 @@ pub mod generatorstate;
 pub mod health;
 pub mod leader;
 pub mod metrics;
+pub mod namespaces;
 pub mod provider;
 pub mod pushsecret;
 pub mod render;

@@ -249,19 +249,8 @@ async fn namespaced_controller_rbac_is_used_in_full_and_never_refuses() {
             format!("{} {} {}/{}", a.verb, a.resource, a.namespace, a.name)
         })
         .collect();
-    // Only the cluster-wide Namespace watch a Role cannot grant (see NAMESPACED_UNGRANTABLE in
-    // install_rbac.rs: a controller change is needed); it is retried with backoff meanwhile.
-    let known: BTreeSet<String> = ["list namespaces /", "watch namespaces /"]
-        .map(String::from)
-        .into_iter()
-        .collect();
-    let others: BTreeSet<&String> = denied.difference(&known).collect();
-    assert!(others.is_empty(), "the install's Role refused {others:#?}");
-    assert!(
-        denied.contains("list namespaces /"),
-        "the cluster-wide Namespace watch is gone: drop it from the known refusals here and \
-         from NAMESPACED_UNGRANTABLE in install_rbac.rs"
-    );
+    // Nothing is refused: the Namespace cache reads the one Namespace instead of watching all.
+    assert!(denied.is_empty(), "the install's Role refused {denied:#?}");
     let used: BTreeSet<(String, String, String)> = records
         .iter()
         .map(|r| {

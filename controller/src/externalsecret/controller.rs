@@ -6,7 +6,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector;
 use kube::runtime::{WatchStreamExt, watcher};
@@ -97,17 +97,8 @@ pub async fn run(
     .reflect(secret_writer)
     .touched_objects();
 
-    let (ns_reader, ns_writer) = reflector::store::<Namespace>();
-    let ns_config = match &ns {
-        Some(ns) => watcher::Config::default().fields(&format!("metadata.name={ns}")),
-        None => watcher::Config::default(),
-    };
-    let ns_watch = tokio::spawn(
-        watcher(Api::<Namespace>::all(client.clone()), ns_config)
-            .default_backoff()
-            .reflect(ns_writer)
-            .for_each(|_| std::future::ready(())),
-    );
+    let (ns_reader, ns_fill) = crate::namespaces::cache(client.clone(), ns.as_deref());
+    let ns_watch = tokio::spawn(ns_fill);
 
     let concurrency = config.concurrent.max(1);
     let ctx = Arc::new(Context::new(

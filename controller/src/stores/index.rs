@@ -68,16 +68,9 @@ impl StoreIndex {
                 watcher::Config::default(),
                 css_writer,
             )));
-            let (ns_reader, ns_writer) = reflector::store::<Namespace>();
-            let ns_config = match &cfg.namespace {
-                Some(ns) => watcher::Config::default().fields(&format!("metadata.name={ns}")),
-                None => watcher::Config::default(),
-            };
-            tasks.push(Box::pin(drive(
-                Api::<Namespace>::all(client),
-                ns_config,
-                ns_writer,
-            )));
+            let (ns_reader, ns_fill) =
+                crate::namespaces::cache(client.clone(), cfg.namespace.as_deref());
+            tasks.push(ns_fill);
             (Some(css_reader), Some(ns_reader))
         } else {
             (None, None)
