@@ -157,7 +157,8 @@ impl AwsSubject {
     }
 }
 
-async fn secret_keys(
+/// The keys of an `awsCredentialsSecretRef` Secret (ESO's key names).
+pub(super) async fn secret_keys(
     ctx: &ClientContext,
     namespace: Option<&str>,
     name: &str,

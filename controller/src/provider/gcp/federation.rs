@@ -23,7 +23,7 @@ use serde::Deserialize;
 use shared::api::v1::providers::gcpsm::{ConfigMapKeySelector, GCPWorkloadIdentityFederation};
 
 use super::auth::{Impersonate, Source};
-use super::aws::{AwsSource, AwsSubject, DEFAULT_VERIFICATION_URL};
+use super::aws::{AwsSource, AwsSubject, DEFAULT_VERIFICATION_URL, secret_keys};
 use super::endpoints::Endpoints;
 use super::subject::{Format, Subject};
 use crate::provider::{ClientContext, ProviderError, refs};
@@ -179,6 +179,9 @@ pub(super) async fn source(
     let Some(aws) = &wif.aws_security_credentials else {
         return Err(invalid(format!("{PREFIX}: nothing to authenticate with")));
     };
+    // Checked now so a missing Secret shows on the store (as in ESO); read again per token.
+    let secret = &aws.aws_credentials_secret_ref;
+    secret_keys(ctx, secret.namespace.as_deref(), &secret.name).await?;
     Ok(Source::Sts {
         subject: Subject::Aws(AwsSubject {
             source: AwsSource::Secret {
