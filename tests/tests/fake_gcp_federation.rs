@@ -14,13 +14,23 @@ const SUITE_SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 const SUITE_DATE: &str = "20150830T123600Z";
 const SUITE_TOKEN: &str = "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPfIeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA==";
 
+/// (suite case, method, query, extra header, expected signed headers, expected signature)
+type SuiteCase<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    Option<(&'a str, &'a str)>,
+    &'a str,
+    &'a str,
+);
+
 #[test]
 fn sigv4_signer_reproduces_aws_signature_test_suite() {
     let host = ("host", "example.amazonaws.com");
     let date = ("x-amz-date", SUITE_DATE);
     // (suite case, method, query, extra header, expected signed headers, expected signature):
     // the expected values are the suite's published header-signature.txt files.
-    let cases: [(&str, &str, &str, Option<(&str, &str)>, &str, &str); 5] = [
+    let cases: [SuiteCase; 5] = [
         (
             "get-vanilla",
             "GET",

@@ -60,7 +60,7 @@ pub(super) enum AwsSource {
         region_url: Option<Url>,
         credentials_url: Option<Url>,
         session_token_url: Option<Url>,
-        endpoints: Endpoints,
+        endpoints: Box<Endpoints>,
     },
 }
 

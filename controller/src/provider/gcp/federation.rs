@@ -183,7 +183,7 @@ pub(super) async fn source(
     let secret = &aws.aws_credentials_secret_ref;
     secret_keys(ctx, secret.namespace.as_deref(), &secret.name).await?;
     Ok(Source::Sts {
-        subject: Subject::Aws(AwsSubject {
+        subject: Subject::Aws(Box::new(AwsSubject {
             source: AwsSource::Secret {
                 ctx: Box::new(ctx.clone()),
                 name: aws.aws_credentials_secret_ref.name.clone(),
@@ -191,7 +191,7 @@ pub(super) async fn source(
                 region: aws.region.clone(),
             },
             verification_url: DEFAULT_VERIFICATION_URL.into(),
-        }),
+        })),
         subject_token_type: AWS_TOKEN_TYPE.into(),
         sts_audience: audience,
         sts_url: endpoints.sts_token_url(),
@@ -422,15 +422,15 @@ fn subject(
         } else {
             s.regional_cred_verification_url.clone()
         };
-        return Ok(Subject::Aws(AwsSubject {
+        return Ok(Subject::Aws(Box::new(AwsSubject {
             source: AwsSource::Metadata {
                 region_url,
                 credentials_url,
                 session_token_url,
-                endpoints: endpoints.clone(),
+                endpoints: Box::new(endpoints.clone()),
             },
             verification_url,
-        }));
+        })));
     }
     match fmt {
         Some(format) if errs.is_empty() => {

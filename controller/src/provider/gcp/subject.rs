@@ -69,7 +69,7 @@ pub(super) enum Subject {
         format: Format,
     },
     /// A signed AWS `GetCallerIdentity` request.
-    Aws(AwsSubject),
+    Aws(Box<AwsSubject>),
 }
 
 impl Subject {
