@@ -232,6 +232,14 @@ async fn cred_config_is_checked_like_eso() {
             "own service-account token",
         ),
         (
+            "the controller's own token, spelled otherwise",
+            with(
+                json!({"credential_source": {"file": "/var/run/secrets//kubernetes.io/./serviceaccount/../serviceaccount/token"}}),
+            ),
+            json!({}),
+            "own service-account token",
+        ),
+        (
             "no credential source",
             with(json!({"credential_source": null})),
             json!({}),

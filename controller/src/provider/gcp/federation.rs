@@ -266,10 +266,11 @@ async fn cred_config(
                 .into(),
         );
     }
-    // ESO drops a source that is the controller's own token, which leaves none.
+    // ESO drops a source that is the controller's own token, which leaves none. Spellings
+    // that lead to the same file (`..`, `.`, doubled slashes) count as the same.
     let source = file
         .credential_source
-        .filter(|s| !s.is_empty() && s.file != OWN_TOKEN_PATH);
+        .filter(|s| !s.is_empty() && !is_own_token(&s.file));
     let subject = match &source {
         Some(s) => match subject(endpoints, s, wif.external_token_endpoint.as_deref()) {
             Ok(sub) => Some(sub),
@@ -314,6 +315,22 @@ async fn cred_config(
             lifetime,
         }),
     })
+}
+
+/// Whether `path`, lexically normalized, is the controller's own service-account token
+/// (symbolic links are resolved when the file is read, see `Subject::File`).
+pub(super) fn is_own_token(path: &str) -> bool {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    path.starts_with('/') && format!("/{}", parts.join("/")) == OWN_TOKEN_PATH
 }
 
 /// The service account of an impersonation URL of the one accepted shape.

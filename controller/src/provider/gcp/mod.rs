@@ -13,7 +13,9 @@
 //! Differences from ESO, on purpose: `validate` fetches an access token (ESO makes no call),
 //! so broken credentials show on the store; a SecretStore's `credConfig` or
 //! `awsCredentialsSecretRef` naming another namespace is an error (ESO ignores the namespace),
-//! like every other credential reference here.
+//! like every other credential reference here; a `credConfig` file source reaching the
+//! controller's own service-account token by another spelling or a symbolic link is refused
+//! too (ESO compares the path string only).
 
 mod auth;
 mod aws;

@@ -9,6 +9,7 @@ use shared::secret_value::SecretValue;
 
 use super::PROVIDER;
 use super::aws::AwsSubject;
+use super::federation::OWN_TOKEN_PATH;
 use crate::provider::metrics::observe;
 use crate::provider::{ClientContext, ProviderError, refs};
 
@@ -87,6 +88,17 @@ impl Subject {
             } => refs::service_account_token(ctx, service_account, audiences, Some(600)).await,
             Subject::File { path, format } => {
                 let what = format!("credential_source.file {path:?}");
+                // A link to the controller's own token is refused like the token itself.
+                if let (Ok(real), Ok(own)) = (
+                    tokio::fs::canonicalize(path).await,
+                    tokio::fs::canonicalize(OWN_TOKEN_PATH).await,
+                ) && real == own
+                {
+                    return Err(invalid(format!(
+                        "{what} is the controller's own service-account token, which stores may \
+                         not use: set serviceAccountRef instead"
+                    )));
+                }
                 let body = tokio::fs::read(path)
                     .await
                     .map_err(|e| ProviderError::Other(format!("unable to read {what}: {e}")))?;
