@@ -509,6 +509,17 @@ async fn gke_workload_identity_takes_the_cluster_from_the_metadata_server() {
         PROJECT,
         Access::Read,
     );
+    // Cluster fields set, projectID unset: the cluster's project holds the secrets (as in ESO),
+    // without asking the metadata server.
+    let c = connect(
+        &s,
+        json!({"auth": {"workloadIdentity": {"serviceAccountRef": {"name": "eso"},
+            "clusterProjectID": PROJECT, "clusterLocation": "europe-west4", "clusterName": "prod-1"}}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(get(&*c, "db", None, None, false).await.unwrap(), "gke");
+    assert_eq!(s.fake.calls("Metadata"), 0);
     let store = json!({"auth": {"workloadIdentity": {"serviceAccountRef": {"name": "eso"}}}});
     // Nothing known yet: the error names what to set.
     let err = connect(&s, store.clone()).await.err().unwrap();

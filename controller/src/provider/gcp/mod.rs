@@ -137,13 +137,13 @@ impl Provider for GcpProvider {
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| ProviderError::Other(format!("unable to build an HTTP client: {e}")))?;
-        let (source, key_project) = self.source(ctx, cfg, &http).await?;
+        let (source, default_project) = self.source(ctx, cfg, &http).await?;
         let tokens = Tokens::new(http.clone(), source);
         let project = match cfg
             .project_id
             .clone()
             .filter(|p| !p.is_empty())
-            .or(key_project)
+            .or(default_project)
         {
             Some(p) => p,
             None => metadata::project(&http, &self.endpoints.metadata())
@@ -171,7 +171,7 @@ impl Provider for GcpProvider {
 }
 
 impl GcpProvider {
-    /// The token source the store's `auth` describes, and the key's project if any.
+    /// The token source the store's `auth` describes, and the project to use when `projectID` is unset (the key's, or the GKE cluster's).
     async fn source(
         &self,
         ctx: &ClientContext,
@@ -196,7 +196,9 @@ impl GcpProvider {
             return Ok((Source::from_key(key, GOOGLE_TOKEN_URI)?, project));
         }
         if let Some(wi) = &a.workload_identity {
-            return Ok((self.gke_source(ctx, cfg, wi, http).await?, None));
+            // As in ESO, the cluster's project is also the secrets' when projectID is unset.
+            let (source, cluster_project) = self.gke_source(ctx, cfg, wi, http).await?;
+            return Ok((source, Some(cluster_project)));
         }
         if let Some(wif) = &a.workload_identity_federation {
             return Ok((federation::source(&self.endpoints, ctx, wif).await?, None));
@@ -217,7 +219,7 @@ impl GcpProvider {
         cfg: &GCPSMProvider,
         wi: &GCPWorkloadIdentity,
         http: &reqwest::Client,
-    ) -> Result<Source, ProviderError> {
+    ) -> Result<(Source, String), ProviderError> {
         let set = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
         let base = self.endpoints.metadata();
         let unknown = |field: &str| {
@@ -249,7 +251,7 @@ impl GcpProvider {
             "https://container.googleapis.com/v1/projects/{cluster_project}/locations/{location}/clusters/{name}"
         );
         let gsa = gke_service_account(ctx, &wi.service_account_ref).await?;
-        Ok(Source::Sts {
+        let source = Source::Sts {
             subject: Subject::ServiceAccount {
                 ctx: Box::new(ctx.clone()),
                 service_account: wi.service_account_ref.clone(),
@@ -263,7 +265,8 @@ impl GcpProvider {
                 email,
                 lifetime: None,
             }),
-        })
+        };
+        Ok((source, cluster_project))
     }
 }
 
