@@ -33,7 +33,7 @@ use super::endpoints::check_url;
 use super::subject::Subject;
 use super::{CLOUD_PLATFORM_SCOPE, PROVIDER};
 use crate::provider::ProviderError;
-use crate::provider::metrics::observe;
+use crate::provider::metrics::record;
 
 /// Fetch a new token when the cached one has less than this left.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(300);
@@ -183,6 +183,20 @@ fn transport(what: &str, e: reqwest::Error) -> ProviderError {
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
+/// Counts one HTTP call under `call`: an error unless it was answered with a 2xx.
+pub(super) fn counted(
+    provider: &'static str,
+    call: &'static str,
+    resp: Result<reqwest::Response, reqwest::Error>,
+) -> Result<reqwest::Response, reqwest::Error> {
+    record(
+        provider,
+        call,
+        matches!(&resp, Ok(r) if r.status().is_success()),
+    );
+    resp
+}
+
 fn form(pairs: &[(&str, &str)]) -> String {
     form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
@@ -233,7 +247,7 @@ impl Tokens {
                 token_uri,
             } => {
                 let assertion = sign_assertion(email, key_id, key, token_uri)?;
-                let resp = observe(
+                let resp = counted(
                     PROVIDER,
                     "GetToken",
                     self.http
@@ -265,7 +279,7 @@ impl Tokens {
             } => {
                 let subject = subject.token(&self.http, sts_audience).await?;
                 let subject = subject.expose_str().unwrap_or_default().to_string();
-                let resp = observe(
+                let resp = counted(
                     PROVIDER,
                     "ExchangeToken",
                     self.http
@@ -301,7 +315,7 @@ impl Tokens {
             Source::Metadata { base } => {
                 let url =
                     format!("{base}/computeMetadata/v1/instance/service-accounts/default/token");
-                let resp = observe(
+                let resp = counted(
                     PROVIDER,
                     "GetMetadataToken",
                     self.http
@@ -334,7 +348,7 @@ impl Tokens {
         if let Some(l) = imp.lifetime {
             body["lifetime"] = json!(format!("{l}s"));
         }
-        let resp = observe(
+        let resp = counted(
             PROVIDER,
             "GenerateAccessToken",
             self.http

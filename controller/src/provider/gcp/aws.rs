@@ -20,8 +20,8 @@ use serde_json::json;
 use shared::secret_value::SecretValue;
 
 use super::PROVIDER;
+use super::auth::counted;
 use super::endpoints::Endpoints;
-use crate::provider::metrics::observe;
 use crate::provider::{ClientContext, ProviderError, refs};
 
 /// Google's default `regional_cred_verification_url`.
@@ -194,7 +194,7 @@ impl Imds<'_> {
         rb: reqwest::RequestBuilder,
         what: &str,
     ) -> Result<String, ProviderError> {
-        let resp = observe(PROVIDER, call, rb.send().await).map_err(|e| {
+        let resp = counted(PROVIDER, call, rb.send().await).map_err(|e| {
             ProviderError::Other(format!(
                 "unable to read {what} from the AWS instance metadata service: {}",
                 e.without_url()

@@ -8,9 +8,10 @@ use shared::api::meta::ServiceAccountSelector;
 use shared::secret_value::SecretValue;
 
 use super::PROVIDER;
+use super::auth::counted;
 use super::aws::AwsSubject;
 use super::federation::OWN_TOKEN_PATH;
-use crate::provider::metrics::observe;
+use crate::provider::metrics::record;
 use crate::provider::{ClientContext, ProviderError, refs};
 
 /// Largest subject token read from a file or URL (Google's libraries stop at 1 MiB).
@@ -85,7 +86,13 @@ impl Subject {
                 ctx,
                 service_account,
                 audiences,
-            } => refs::service_account_token(ctx, service_account, audiences, Some(600)).await,
+            } => {
+                let token =
+                    refs::service_account_token(ctx, service_account, audiences, Some(600)).await;
+                // ESO counts the TokenRequest under this call name.
+                record(PROVIDER, "GenerateServiceAccountToken", token.is_ok());
+                token
+            }
             Subject::File { path, format } => {
                 let what = format!("credential_source.file {path:?}");
                 // A link to the controller's own token is refused like the token itself.
@@ -117,7 +124,7 @@ impl Subject {
                 for (k, v) in headers {
                     rb = rb.header(k, v);
                 }
-                let resp = observe(PROVIDER, "GetSubjectToken", rb.send().await).map_err(|e| {
+                let resp = counted(PROVIDER, "GetSubjectToken", rb.send().await).map_err(|e| {
                     ProviderError::Other(format!("unable to read {what}: {}", e.without_url()))
                 })?;
                 let status = resp.status();
