@@ -201,7 +201,9 @@ async fn unusable_configurations_are_invalid_config() {
         json!({"projectID": PROJECT, "auth": {"secretRef": {"secretAccessKeySecretRef": {"name": "gcp-key", "namespace": "team-b", "key": "sa.json"}}}}),
         // Missing Secret.
         json!({"projectID": PROJECT, "auth": {"secretRef": {"secretAccessKeySecretRef": {"name": "absent", "key": "sa.json"}}}}),
+        // No cluster facts on the store nor from the metadata server.
         json!({"auth": {"workloadIdentity": {"serviceAccountRef": {"name": "eso"}}}}),
+        // Missing ConfigMap, missing AWS keys Secret.
         json!({"auth": {"workloadIdentityFederation": {"audience": "x", "credConfig": {"name": "c", "key": "k"}}}}),
         json!({"auth": {"workloadIdentityFederation": {"audience": "x", "awsSecurityCredentials": {"region": "eu-west-1", "awsCredentialsSecretRef": {"name": "aws"}}}}}),
     ];

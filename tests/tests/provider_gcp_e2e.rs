@@ -6,43 +6,17 @@
 #[path = "controller_es_support.rs"]
 mod support;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+#[path = "provider_gcp_support/e2e.rs"]
+mod gcp_e2e;
 
-use controller::provider::gcp::{Endpoints, set_process_endpoints};
+use gcp_e2e::{Gcp, create_store, gcp, store_ready};
 use kube::Api;
 use kube::api::{DeleteParams, PostParams};
 use serde_json::{Value, json};
-use shared::api::v1::{ClusterSecretStore, SecretStore};
+use shared::api::v1::ClusterSecretStore;
 use shared::api::v1alpha1::PushSecret;
 use support::*;
-use tests::fakes::gcp::{Access, FakeGcp, service_account_principal};
-
-struct Gcp {
-    fake: &'static FakeGcp,
-    project: String,
-    email: String,
-}
-
-fn gcp() -> Gcp {
-    static N: AtomicU64 = AtomicU64::new(1);
-    let fake = FakeGcp::shared();
-    set_process_endpoints(Endpoints::all_at(&fake.url()));
-    let n = N.fetch_add(1, Ordering::SeqCst);
-    let project = format!("e2e-{n}");
-    fake.add_project(&project, 900_000_000_000 + n);
-    let email = format!("eso-{n}@{project}.iam.gserviceaccount.com");
-    Gcp {
-        fake,
-        project,
-        email,
-    }
-}
-
-impl Gcp {
-    fn calls(&self, call: &str) -> u64 {
-        self.fake.calls(&format!("{call}@{}", self.project))
-    }
-}
+use tests::fakes::gcp::{Access, service_account_principal};
 
 /// The key Secret and the store as ESO's docs write them.
 async fn key_store(env: &Env, g: &Gcp, ns: &str, access: Access) {
@@ -61,41 +35,6 @@ async fn key_store(env: &Env, g: &Gcp, ns: &str, access: Access) {
         }
     }))
     .await;
-}
-
-async fn create_store(env: &Env, ns: &str, name: &str, provider: Value) {
-    let store: SecretStore = serde_json::from_value(json!({
-        "apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {"provider": provider}
-    }))
-    .unwrap();
-    Api::<SecretStore>::namespaced(env.client.clone(), ns)
-        .create(&PostParams::default(), &store)
-        .await
-        .unwrap();
-}
-
-/// Waits for the store's Ready condition; returns (status, reason, message).
-async fn store_ready(env: &Env, ns: &str, name: &str, status: &str) -> (String, String, String) {
-    let api = Api::<SecretStore>::namespaced(env.client.clone(), ns);
-    eventually(&format!("store {ns}/{name} Ready={status}"), || {
-        let api = api.clone();
-        async move {
-            let s = api.get(name).await.ok()?;
-            let c = s
-                .status?
-                .conditions?
-                .into_iter()
-                .find(|c| c.type_ == "Ready" && c.status == status)?;
-            Some((
-                c.status,
-                c.reason.unwrap_or_default(),
-                c.message.unwrap_or_default(),
-            ))
-        }
-    })
-    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -363,4 +302,61 @@ async fn push_secret_writes_a_managed_secret_and_deletes_it_with_the_push_secret
             .then_some(())
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn find_path_keeps_only_ids_starting_with_the_path() {
+    let g = gcp();
+    let env = Env::start().await;
+    env.namespace("apps").await;
+    for (name, env_label) in [
+        ("team-a-db", "prod"),
+        ("team-a-api", "dev"),
+        // Contains the path (Google's `name:` filter matches it) but does not start with it.
+        ("x-team-a-db", "prod"),
+        ("team-b-db", "prod"),
+    ] {
+        g.fake.put_secret(
+            &g.project,
+            None,
+            name,
+            &[("env", env_label)],
+            &[],
+            &[name.as_bytes()],
+        );
+    }
+    key_store(&env, &g, "apps", Access::Read).await;
+    store_ready(&env, "apps", "gcp-store", "True").await;
+    env.create_es(
+        "apps",
+        "by-path",
+        json!({
+            "secretStoreRef": {"name": "gcp-store"},
+            "refreshInterval": "1h",
+            "dataFrom": [{"find": {"path": "team-a", "name": {"regexp": ".*"}}}]
+        }),
+    )
+    .await;
+    env.create_es(
+        "apps",
+        "by-path-and-tag",
+        json!({
+            "secretStoreRef": {"name": "gcp-store"},
+            "refreshInterval": "1h",
+            "dataFrom": [{"find": {"path": "team-a", "tags": {"env": "prod"}}}]
+        }),
+    )
+    .await;
+    env.wait_ready("apps", "by-path", "True", "SecretSynced")
+        .await;
+    env.wait_ready("apps", "by-path-and-tag", "True", "SecretSynced")
+        .await;
+    assert_eq!(
+        data_of(&env.secret("apps", "by-path").await.unwrap()),
+        kv(&[("team-a-api", "team-a-api"), ("team-a-db", "team-a-db")])
+    );
+    assert_eq!(
+        data_of(&env.secret("apps", "by-path-and-tag").await.unwrap()),
+        kv(&[("team-a-db", "team-a-db")])
+    );
 }

@@ -163,6 +163,54 @@ async fn get_secret(ctx: &ClientContext, ns: &str, name: &str) -> Result<Secret,
         })
 }
 
+/// Every data key of the Secret `name`, in the namespace a reference with optional `namespace`
+/// resolves to (for credentials spread over fixed keys of one Secret, like AWS keys).
+pub async fn secret_data(
+    ctx: &ClientContext,
+    namespace: Option<&str>,
+    name: &str,
+) -> Result<std::collections::BTreeMap<String, SecretValue>, ProviderError> {
+    let ns = reference_namespace(ctx, namespace)?;
+    let secret = get_secret(ctx, &ns, name).await?;
+    Ok(secret
+        .data
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, SecretValue::new(v.0)))
+        .collect())
+}
+
+/// Reads `key` of the ConfigMap `name`, in the namespace a reference with optional `namespace`
+/// resolves to (same rules as Secrets).
+pub async fn config_map_key(
+    ctx: &ClientContext,
+    namespace: Option<&str>,
+    name: &str,
+    key: &str,
+) -> Result<String, ProviderError> {
+    let ns = reference_namespace(ctx, namespace)?;
+    let missing =
+        || ProviderError::InvalidConfig(format!("ConfigMap {ns}/{name} has no key {key:?}"));
+    if let Some(offline) = &ctx.offline {
+        return OfflineObjects::find(&offline.config_maps, &ns, name)
+            .ok_or_else(|| not_given("ConfigMap", &ns, name))?
+            .data
+            .as_ref()
+            .and_then(|d| d.get(key))
+            .cloned()
+            .ok_or_else(missing);
+    }
+    let cm = Api::<ConfigMap>::namespaced(ctx.kube.clone(), &ns)
+        .get(name)
+        .await
+        .map_err(|e| {
+            ProviderError::InvalidConfig(format!(
+                "cannot get ConfigMap {name:?} from namespace {ns:?}: {e}"
+            ))
+        })?;
+    cm.data.and_then(|mut d| d.remove(key)).ok_or_else(missing)
+}
+
 /// Reads a PEM bundle from a `caProvider` (Secret or ConfigMap). A SecretStore may only read
 /// its own namespace; a ClusterSecretStore must name the namespace.
 pub async fn ca_provider(ctx: &ClientContext, ca: &CAProvider) -> Result<Vec<u8>, ProviderError> {

@@ -16,7 +16,12 @@
 //!   and expiry of the subject token.
 //! * IAM Credentials (`iamcredentials.googleapis.com/v1/...:generateAccessToken`):
 //!   impersonation, allowed only where the caller was granted it.
-//! * The GCE metadata server's default-account token (ambient credentials).
+//! * The GCE metadata server's default-account token (ambient credentials), project id and
+//!   GKE instance attributes (`cluster-name`, `cluster-location`).
+//! * Workload Identity Federation with AWS: STS checks SigV4-signed `GetCallerIdentity`
+//!   subject tokens, and the EC2 instance metadata service is played under `/latest/` (see
+//!   [`aws`]).
+//! * A token endpoint for `credential_source.url` external tokens (`/external/...`).
 //!
 //! Everything is served over plain HTTP on 127.0.0.1; one server answers for every host.
 //! Authorisation is deliberately coarse: a principal may read or write a whole project.
@@ -25,6 +30,7 @@
 #![allow(clippy::result_large_err)]
 
 mod auth;
+mod aws;
 mod listing;
 mod secretmanager;
 
@@ -43,6 +49,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
+pub use aws::{amz_date_now, aws_subject_token, sigv4_sign};
 pub use secretmanager::{SecretSnapshot, VersionState};
 
 /// OAuth scope every Secret Manager caller needs.
@@ -90,10 +97,26 @@ pub(crate) struct TrustedIssuer {
     pub public_key_spki: Vec<u8>,
 }
 
+/// Whom a workload identity pool provider trusts.
+pub(crate) enum WifTrust {
+    /// An OIDC issuer; subject tokens must carry one of the audiences.
+    Oidc {
+        trust: TrustedIssuer,
+        allowed_audiences: Vec<String>,
+    },
+    /// An AWS account (signed `GetCallerIdentity` requests).
+    Aws { account_id: String },
+}
+
 pub(crate) struct WifProvider {
     pub pool: String,
-    pub trust: TrustedIssuer,
-    pub allowed_audiences: Vec<String>,
+    pub trust: WifTrust,
+}
+
+/// An external token served at `/external/...`, optionally only with a header.
+pub(crate) struct ExternalToken {
+    pub header: Option<(String, String)>,
+    pub body: String,
 }
 
 #[derive(Default)]
@@ -109,6 +132,11 @@ pub(crate) struct FakeState {
     /// Workload Identity Federation provider audience → provider.
     pub wif_providers: BTreeMap<String, WifProvider>,
     pub metadata_identity: Option<(String, String)>,
+    pub metadata_project: Option<String>,
+    pub metadata_attributes: BTreeMap<String, String>,
+    pub aws_principals: BTreeMap<String, aws::AwsPrincipal>,
+    pub aws_instance: Option<aws::AwsInstance>,
+    pub external_tokens: BTreeMap<String, ExternalToken>,
     pub calls: BTreeMap<String, u64>,
     pub default_page_size: usize,
     pub token_lifetime: i64,
@@ -395,14 +423,106 @@ impl FakeGcp {
             audience.clone(),
             WifProvider {
                 pool: pool_name,
-                trust: TrustedIssuer {
-                    issuer: issuer.to_string(),
-                    public_key_spki: public_key_spki.to_vec(),
+                trust: WifTrust::Oidc {
+                    trust: TrustedIssuer {
+                        issuer: issuer.to_string(),
+                        public_key_spki: public_key_spki.to_vec(),
+                    },
+                    allowed_audiences: allowed,
                 },
-                allowed_audiences: allowed,
             },
         );
         audience
+    }
+
+    /// Registers an AWS provider of a workload identity pool trusting AWS account `account_id`;
+    /// returns its audience. Callers are mapped by ARN (`google.subject=assertion.arn`).
+    pub fn add_aws_wif_provider(
+        &self,
+        project_number: u64,
+        pool: &str,
+        provider: &str,
+        account_id: &str,
+    ) -> String {
+        let pool_name =
+            format!("projects/{project_number}/locations/global/workloadIdentityPools/{pool}");
+        let audience = format!("//iam.googleapis.com/{pool_name}/providers/{provider}");
+        self.lock().wif_providers.insert(
+            audience.clone(),
+            WifProvider {
+                pool: pool_name,
+                trust: WifTrust::Aws {
+                    account_id: account_id.to_string(),
+                },
+            },
+        );
+        audience
+    }
+
+    /// Makes AWS know an access key (of the IAM user or assumed role `arn`).
+    pub fn add_aws_key(
+        &self,
+        access_key_id: &str,
+        secret_access_key: &str,
+        session_token: Option<&str>,
+        arn: &str,
+    ) {
+        self.lock().aws_principals.insert(
+            access_key_id.to_string(),
+            aws::AwsPrincipal {
+                secret_access_key: secret_access_key.to_string(),
+                session_token: session_token.map(str::to_string),
+                arn: arn.to_string(),
+            },
+        );
+    }
+
+    /// Plays the metadata service of an EC2 instance in `availability_zone` whose `role`
+    /// hands out the (registered) key `access_key_id`; `imdsv2_only` refuses requests without
+    /// a session token.
+    pub fn set_aws_instance(
+        &self,
+        availability_zone: &str,
+        role: &str,
+        access_key_id: &str,
+        imdsv2_only: bool,
+    ) {
+        self.lock().aws_instance = Some(aws::AwsInstance {
+            availability_zone: availability_zone.to_string(),
+            role: role.to_string(),
+            access_key_id: access_key_id.to_string(),
+            require_session_token: imdsv2_only,
+            session_tokens: Vec::new(),
+        });
+    }
+
+    /// Serves `body` at `GET /external/{name}` (only with `header`, when given); returns the URL.
+    pub fn serve_external_token(
+        &self,
+        name: &str,
+        header: Option<(&str, &str)>,
+        body: &str,
+    ) -> String {
+        self.lock().external_tokens.insert(
+            name.to_string(),
+            ExternalToken {
+                header: header.map(|(k, v)| (k.to_ascii_lowercase(), v.to_string())),
+                body: body.to_string(),
+            },
+        );
+        format!("{}/external/{name}", self.url())
+    }
+
+    /// An instance attribute of the metadata server (GKE: `cluster-name`, `cluster-location`).
+    pub fn set_metadata_attribute(&self, name: &str, value: &str) {
+        self.lock()
+            .metadata_attributes
+            .insert(name.to_string(), value.to_string());
+    }
+
+    /// The project the metadata server names (without an identity).
+    pub fn set_metadata_project(&self, project_id: &str) {
+        self.lock().metadata_project = Some(project_id.to_string());
     }
 
     /// The service account the metadata server hands out (ambient credentials).
@@ -523,6 +643,21 @@ async fn route(
     }
     if let Some(rest) = path.strip_prefix("/computeMetadata/v1/") {
         return auth::metadata(&mut s, &headers, rest);
+    }
+    if let Some(rest) = path.strip_prefix("/latest/") {
+        return aws::metadata(&mut s, &method, &headers, rest);
+    }
+    if let Some(name) = path.strip_prefix("/external/") {
+        s.count("ExternalToken");
+        let Some(t) = s.external_tokens.get(name) else {
+            return (StatusCode::NOT_FOUND, "not found\n").into_response();
+        };
+        if let Some((k, v)) = &t.header
+            && headers.get(k.as_str()).and_then(|h| h.to_str().ok()) != Some(v.as_str())
+        {
+            return (StatusCode::UNAUTHORIZED, "unauthorized\n").into_response();
+        }
+        return (StatusCode::OK, t.body.clone()).into_response();
     }
     if let Some(rest) = path.strip_prefix("/v1/") {
         return secretmanager::handle(&mut s, &method, &headers, rest, &query, &body);

@@ -4,7 +4,7 @@
 
 use controller::provider::gcp::{Endpoints, GcpProvider};
 use controller::provider::{ClientContext, Provider, ProviderError, SecretsClient, StoreInfo};
-use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, ServiceAccount};
 use kube::api::PostParams;
 use kube::{Api, Client};
 use serde_json::{Value, json};
@@ -64,6 +64,41 @@ impl Setup {
             .create(&PostParams::default(), &sa)
             .await
             .unwrap();
+    }
+
+    /// Creates (or replaces) the ConfigMap `ns/name` with one key.
+    pub async fn config_map(&self, ns: &str, name: &str, key: &str, value: &str) {
+        let cm: ConfigMap = serde_json::from_value(json!({
+            "metadata": {"name": name, "namespace": ns},
+            "data": {key: value}
+        }))
+        .unwrap();
+        let api = Api::<ConfigMap>::namespaced(self.kube.clone(), ns);
+        let _ = api.delete(name, &Default::default()).await;
+        api.create(&PostParams::default(), &cm).await.unwrap();
+    }
+
+    /// Creates (or replaces) the Secret `ns/name` with string data.
+    pub async fn secret(&self, ns: &str, name: &str, data: Value) {
+        let s: Secret = serde_json::from_value(json!({
+            "metadata": {"name": name, "namespace": ns},
+            "stringData": data
+        }))
+        .unwrap();
+        let api = Api::<Secret>::namespaced(self.kube.clone(), ns);
+        let _ = api.delete(name, &Default::default()).await;
+        api.create(&PostParams::default(), &s).await.unwrap();
+    }
+
+    /// A token of `ns/sa` signed by the simulator's issuer, standing in for an external OIDC
+    /// identity provider's token.
+    pub fn external_jwt(&self, ns: &str, sa: &str, audience: &str) -> String {
+        self.sim
+            .shared()
+            .tokens_issuer
+            .issue(ns, sa, "uid-ext", &[audience.to_string()], 3600, None)
+            .unwrap()
+            .0
     }
 
     pub fn ctx(&self, kind: SecretStoreKind, object_ns: &str, provider: Value) -> ClientContext {

@@ -1,5 +1,6 @@
 //! Google access tokens for a store: a service-account JSON key (OAuth 2.0 JWT-bearer grant),
-//! GKE Workload Identity and Workload Identity Federation (a Kubernetes service-account token
+//! GKE Workload Identity and Workload Identity Federation (a subject token — Kubernetes
+//! service-account token, external credential source or signed AWS request, see [`Subject`] —
 //! exchanged at STS, optionally impersonating a Google service account through IAM
 //! Credentials), or the metadata server (ambient credentials).
 //!
@@ -25,21 +26,20 @@ use rustls::pki_types::PrivatePkcs8KeyDer;
 use rustls::pki_types::pem::PemObject;
 use serde::Deserialize;
 use serde_json::json;
-use shared::api::meta::ServiceAccountSelector;
 use shared::secret_value::SecretValue;
 use tokio::sync::Mutex;
 
 use super::endpoints::check_url;
+use super::subject::Subject;
 use super::{CLOUD_PLATFORM_SCOPE, PROVIDER};
-use crate::provider::metrics::observe;
-use crate::provider::{ClientContext, ProviderError, refs};
+use crate::provider::ProviderError;
+use crate::provider::metrics::record;
 
 /// Fetch a new token when the cached one has less than this left.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
-const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
 
 fn invalid(msg: impl Into<String>) -> ProviderError {
     ProviderError::InvalidConfig(msg.into())
@@ -84,18 +84,26 @@ pub(super) enum Source {
         key: RsaKeyPair,
         token_uri: String,
     },
-    /// A Kubernetes service-account token exchanged at STS.
+    /// A subject token (Kubernetes, file, URL or AWS) exchanged at STS.
     Sts {
-        ctx: Box<ClientContext>,
-        service_account: ServiceAccountSelector,
-        token_audiences: Vec<String>,
+        subject: Subject,
+        subject_token_type: String,
         sts_audience: String,
         sts_url: String,
-        impersonate: Option<(String, String)>,
+        impersonate: Option<Impersonate>,
     },
     Metadata {
         base: String,
     },
+}
+
+/// A Google service account whose token is minted with the federated one (IAM Credentials).
+pub(super) struct Impersonate {
+    /// IAM Credentials base URL.
+    pub base: String,
+    pub email: String,
+    /// Requested lifetime in seconds (Google's default, one hour, when unset).
+    pub lifetime: Option<u64>,
 }
 
 impl Source {
@@ -175,6 +183,20 @@ fn transport(what: &str, e: reqwest::Error) -> ProviderError {
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
+/// Counts one HTTP call under `call`: an error unless it was answered with a 2xx.
+pub(super) fn counted(
+    provider: &'static str,
+    call: &'static str,
+    resp: Result<reqwest::Response, reqwest::Error>,
+) -> Result<reqwest::Response, reqwest::Error> {
+    record(
+        provider,
+        call,
+        matches!(&resp, Ok(r) if r.status().is_success()),
+    );
+    resp
+}
+
 fn form(pairs: &[(&str, &str)]) -> String {
     form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
@@ -225,7 +247,7 @@ impl Tokens {
                 token_uri,
             } => {
                 let assertion = sign_assertion(email, key_id, key, token_uri)?;
-                let resp = observe(
+                let resp = counted(
                     PROVIDER,
                     "GetToken",
                     self.http
@@ -249,18 +271,15 @@ impl Tokens {
                 Ok((SecretValue::from(t.access_token), lifetime(t.expires_in)))
             }
             Source::Sts {
-                ctx,
-                service_account,
-                token_audiences,
+                subject,
+                subject_token_type,
                 sts_audience,
                 sts_url,
                 impersonate,
             } => {
-                let subject =
-                    refs::service_account_token(ctx, service_account, token_audiences, Some(600))
-                        .await?;
+                let subject = subject.token(&self.http, sts_audience).await?;
                 let subject = subject.expose_str().unwrap_or_default().to_string();
-                let resp = observe(
+                let resp = counted(
                     PROVIDER,
                     "ExchangeToken",
                     self.http
@@ -272,7 +291,7 @@ impl Tokens {
                             ("scope", CLOUD_PLATFORM_SCOPE),
                             ("requested_token_type", ACCESS_TOKEN_TYPE),
                             ("subject_token", subject.as_str()),
-                            ("subject_token_type", JWT_TOKEN_TYPE),
+                            ("subject_token_type", subject_token_type.as_str()),
                         ]))
                         .send()
                         .await,
@@ -290,16 +309,13 @@ impl Tokens {
                         SecretValue::from(federated.access_token),
                         lifetime(federated.expires_in),
                     )),
-                    Some((iam_base, email)) => {
-                        self.impersonate(iam_base, email, &federated.access_token)
-                            .await
-                    }
+                    Some(imp) => self.impersonate(imp, &federated.access_token).await,
                 }
             }
             Source::Metadata { base } => {
                 let url =
                     format!("{base}/computeMetadata/v1/instance/service-accounts/default/token");
-                let resp = observe(
+                let resp = counted(
                     PROVIDER,
                     "GetMetadataToken",
                     self.http
@@ -323,18 +339,22 @@ impl Tokens {
 
     async fn impersonate(
         &self,
-        iam_base: &str,
-        email: &str,
+        imp: &Impersonate,
         bearer: &str,
     ) -> Result<(SecretValue, Duration), ProviderError> {
-        let url = format!("{iam_base}/v1/projects/-/serviceAccounts/{email}:generateAccessToken");
-        let resp = observe(
+        let (base, email) = (&imp.base, &imp.email);
+        let url = format!("{base}/v1/projects/-/serviceAccounts/{email}:generateAccessToken");
+        let mut body = json!({"scope": [CLOUD_PLATFORM_SCOPE]});
+        if let Some(l) = imp.lifetime {
+            body["lifetime"] = json!(format!("{l}s"));
+        }
+        let resp = counted(
             PROVIDER,
             "GenerateAccessToken",
             self.http
                 .post(&url)
                 .bearer_auth(bearer)
-                .json(&json!({"scope": [CLOUD_PLATFORM_SCOPE]}))
+                .json(&body)
                 .send()
                 .await,
         )

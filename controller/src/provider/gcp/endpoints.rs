@@ -10,6 +10,13 @@
 //! | `GCP_STS_ENDPOINT` | `https://sts.googleapis.com` |
 //! | `GCP_IAMCREDENTIALS_ENDPOINT` | `https://iamcredentials.googleapis.com` |
 //! | `GCE_METADATA_HOST` (host:port, as Google's client libraries read it) | `metadata.google.internal` |
+//! | `AWS_EC2_METADATA_SERVICE_ENDPOINT` (as AWS SDKs read it) | the instance metadata addresses a `credConfig` names |
+//!
+//! A `credConfig` with an AWS `credential_source` must name the EC2 instance metadata service
+//! by one of its fixed addresses (as ESO checks); the override only replaces where that service
+//! is reached. Such a source also takes the region and keys from the controller's `AWS_REGION`,
+//! `AWS_DEFAULT_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`,
+//! as Google's libraries do.
 //!
 //! A service-account key's `token_uri` names its own token endpoint. Plain `http://` is
 //! accepted only for loopback hosts (and the metadata server, which only speaks HTTP).
@@ -29,6 +36,12 @@ pub struct Endpoints {
     pub iamcredentials: Option<String>,
     /// Metadata server base URL (`http://host:port`).
     pub metadata: Option<String>,
+    /// AWS instance metadata base URL (`http://host:port`), replacing the one a `credConfig`
+    /// names.
+    pub aws_metadata: Option<String>,
+    /// Whether AWS `credConfig` sources read the region and keys from the process environment
+    /// (only the process-wide configuration does; tests share one environment).
+    pub aws_environment: bool,
 }
 
 static PROCESS: OnceLock<Endpoints> = OnceLock::new();
@@ -66,6 +79,8 @@ impl Endpoints {
                     format!("http://{h}")
                 }
             }),
+            aws_metadata: env("AWS_EC2_METADATA_SERVICE_ENDPOINT"),
+            aws_environment: true,
         }
     }
 
@@ -76,7 +91,9 @@ impl Endpoints {
             secretmanager: Some(base.clone()),
             sts: Some(base.clone()),
             iamcredentials: Some(base.clone()),
-            metadata: Some(base),
+            metadata: Some(base.clone()),
+            aws_metadata: Some(base),
+            aws_environment: false,
         }
     }
 
@@ -105,6 +122,22 @@ impl Endpoints {
         self.metadata
             .clone()
             .unwrap_or_else(|| "http://metadata.google.internal".into())
+    }
+
+    /// Where an AWS instance metadata URL (already checked to be one) is reached: its path
+    /// (and query) under the override, else the URL itself.
+    pub(super) fn aws_metadata_url(&self, url: &reqwest::Url) -> String {
+        match &self.aws_metadata {
+            Some(base) => {
+                let mut tail = url.path().to_string();
+                if let Some(q) = url.query() {
+                    tail.push('?');
+                    tail.push_str(q);
+                }
+                format!("{base}{tail}")
+            }
+            None => url.to_string(),
+        }
     }
 
     /// Checks every configured URL (https, or http to a loopback host).

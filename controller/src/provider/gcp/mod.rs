@@ -1,21 +1,31 @@
 //! Google Secret Manager (`spec.provider.gcpsm`) over its v1 REST API.
 //!
 //! Credentials: a service-account JSON key (`auth.secretRef.secretAccessKeySecretRef`), GKE
-//! Workload Identity (`auth.workloadIdentity`), Workload Identity Federation with a Kubernetes
-//! service-account token (`auth.workloadIdentityFederation.serviceAccountRef` + `audience`),
-//! or the metadata server (no `auth`). See [`auth`] for why tokens are not fetched through
-//! `gcp_auth`, and [`endpoints`] for the environment variables that override Google's URLs.
+//! Workload Identity (`auth.workloadIdentity`; cluster project, location and name default to
+//! what the GKE metadata server says, as in ESO), Workload Identity Federation
+//! (`auth.workloadIdentityFederation`: a Kubernetes service-account token, an
+//! "external_account" credential configuration from a ConfigMap (`credConfig`: file, URL or
+//! AWS `aws1` sources), or AWS keys from a Secret (`awsSecurityCredentials`), see
+//! [`federation`]), or the metadata server (no `auth`). See [`auth`] for why tokens are not
+//! fetched through `gcp_auth`, and [`endpoints`] for the environment variables that override
+//! Google's (and AWS's instance metadata) URLs.
 //!
 //! Differences from ESO, on purpose: `validate` fetches an access token (ESO makes no call),
-//! so broken credentials show on the store; Workload Identity Federation from a `credConfig`
-//! ConfigMap or AWS credentials is not implemented and says so; GKE Workload Identity needs
-//! `clusterLocation` and `clusterName` (ESO can read them from the GKE metadata server).
+//! so broken credentials show on the store; a SecretStore's `credConfig` or
+//! `awsCredentialsSecretRef` naming another namespace is an error (ESO ignores the namespace),
+//! like every other credential reference here; a `credConfig` file source reaching the
+//! controller's own service-account token by another spelling or a symbolic link is refused
+//! too (ESO compares the path string only).
 
 mod auth;
+mod aws;
 pub mod endpoints;
+mod federation;
+mod metadata;
 mod payloads;
 mod push;
 mod read;
+mod subject;
 
 use std::time::Duration;
 
@@ -25,15 +35,16 @@ use kube::Api;
 use reqwest::Method;
 use serde_json::Value;
 use shared::api::v1::providers::GCPSMProvider;
-use shared::api::v1::providers::gcpsm::POLICY_LATEST_OR_FETCH;
+use shared::api::v1::providers::gcpsm::{GCPWorkloadIdentity, POLICY_LATEST_OR_FETCH};
 use shared::api::v1::{
     ExternalSecretDataRemoteRef, ExternalSecretFind, SecretStoreCapabilities, SecretStoreKind,
 };
 use shared::api::v1alpha1::PushSecretData;
 use shared::secret_value::SecretValue;
 
-use self::auth::{KeyFile, Source, Tokens};
+use self::auth::{Impersonate, KeyFile, Source, Tokens};
 pub use self::endpoints::{Endpoints, set_process_endpoints};
+use self::subject::Subject;
 use super::metrics::record;
 use super::{
     Capabilities, ClientContext, Provider, ProviderError, SecretMap, SecretsClient,
@@ -84,12 +95,16 @@ fn is_referent(ctx: &ClientContext, cfg: &GCPSMProvider) -> bool {
     if let Some(wi) = &a.workload_identity {
         return refs::is_referent(ctx, wi.service_account_ref.namespace.as_deref());
     }
-    if let Some(sa) = a
-        .workload_identity_federation
-        .as_ref()
-        .and_then(|w| w.service_account_ref.as_ref())
-    {
-        return refs::is_referent(ctx, sa.namespace.as_deref());
+    if let Some(w) = &a.workload_identity_federation {
+        if let Some(sa) = &w.service_account_ref {
+            return refs::is_referent(ctx, sa.namespace.as_deref());
+        }
+        if let Some(cc) = &w.cred_config {
+            return refs::is_referent(ctx, cc.namespace.as_deref());
+        }
+        if let Some(aws) = &w.aws_security_credentials {
+            return refs::is_referent(ctx, aws.aws_credentials_secret_ref.namespace.as_deref());
+        }
     }
     false
 }
@@ -122,16 +137,20 @@ impl Provider for GcpProvider {
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| ProviderError::Other(format!("unable to build an HTTP client: {e}")))?;
-        let (source, key_project) = self.source(ctx, cfg).await?;
+        let (source, default_project) = self.source(ctx, cfg, &http).await?;
         let tokens = Tokens::new(http.clone(), source);
         let project = match cfg
             .project_id
             .clone()
             .filter(|p| !p.is_empty())
-            .or(key_project)
+            .or(default_project)
         {
             Some(p) => p,
-            None => self.metadata_project(&http).await?,
+            None => metadata::project(&http, &self.endpoints.metadata())
+                .await?
+                .ok_or_else(|| {
+                    invalid("projectID is required (the metadata server did not name a project)")
+                })?,
         };
         let location = cfg.location.clone().filter(|l| !l.is_empty());
         let parent = match &location {
@@ -152,11 +171,12 @@ impl Provider for GcpProvider {
 }
 
 impl GcpProvider {
-    /// The token source the store's `auth` describes, and the key's project if any.
+    /// The token source the store's `auth` describes, and the project to use when `projectID` is unset (the key's, or the GKE cluster's).
     async fn source(
         &self,
         ctx: &ClientContext,
         cfg: &GCPSMProvider,
+        http: &reqwest::Client,
     ) -> Result<(Source, Option<String>), ProviderError> {
         let Some(a) = &cfg.auth else {
             return Ok((
@@ -176,79 +196,12 @@ impl GcpProvider {
             return Ok((Source::from_key(key, GOOGLE_TOKEN_URI)?, project));
         }
         if let Some(wi) = &a.workload_identity {
-            let cluster_project = wi
-                .cluster_project_id
-                .clone()
-                .or_else(|| cfg.project_id.clone())
-                .filter(|p| !p.is_empty())
-                .ok_or_else(|| invalid("workloadIdentity needs clusterProjectID or projectID"))?;
-            let (Some(location), Some(name)) = (
-                wi.cluster_location.as_deref().filter(|s| !s.is_empty()),
-                wi.cluster_name.as_deref().filter(|s| !s.is_empty()),
-            ) else {
-                return Err(invalid(
-                    "workloadIdentity needs clusterLocation and clusterName",
-                ));
-            };
-            let pool = format!("{cluster_project}.svc.id.goog");
-            let provider = format!(
-                "https://container.googleapis.com/v1/projects/{cluster_project}/locations/{location}/clusters/{name}"
-            );
-            let gsa = self
-                .gke_service_account(ctx, &wi.service_account_ref)
-                .await?;
-            return Ok((
-                Source::Sts {
-                    ctx: Box::new(ctx.clone()),
-                    service_account: wi.service_account_ref.clone(),
-                    token_audiences: vec![pool.clone()],
-                    sts_audience: format!("identitynamespace:{pool}:{provider}"),
-                    sts_url: self.endpoints.sts_token_url(),
-                    impersonate: gsa.map(|e| (self.endpoints.iamcredentials(), e)),
-                },
-                None,
-            ));
+            // As in ESO, the cluster's project is also the secrets' when projectID is unset.
+            let (source, cluster_project) = self.gke_source(ctx, cfg, wi, http).await?;
+            return Ok((source, Some(cluster_project)));
         }
         if let Some(wif) = &a.workload_identity_federation {
-            if wif.aws_security_credentials.is_some() {
-                return Err(invalid(
-                    "workloadIdentityFederation.awsSecurityCredentials is not supported by this operator",
-                ));
-            }
-            if wif.cred_config.is_some() {
-                return Err(invalid(
-                    "workloadIdentityFederation.credConfig is not supported by this operator: use serviceAccountRef and audience",
-                ));
-            }
-            let sa = wif
-                .service_account_ref
-                .clone()
-                .ok_or_else(|| invalid("workloadIdentityFederation needs serviceAccountRef"))?;
-            let audience = wif
-                .audience
-                .clone()
-                .filter(|a| !a.is_empty())
-                .ok_or_else(|| invalid("workloadIdentityFederation needs audience"))?;
-            let token_audiences = if sa.audiences.as_ref().is_some_and(|a| !a.is_empty()) {
-                Vec::new()
-            } else {
-                vec![audience.clone()]
-            };
-            return Ok((
-                Source::Sts {
-                    ctx: Box::new(ctx.clone()),
-                    service_account: sa,
-                    token_audiences,
-                    sts_audience: audience,
-                    sts_url: self.endpoints.sts_token_url(),
-                    impersonate: wif
-                        .gcp_service_account_email
-                        .clone()
-                        .filter(|e| !e.is_empty())
-                        .map(|e| (self.endpoints.iamcredentials(), e)),
-                },
-                None,
-            ));
+            return Ok((federation::source(&self.endpoints, ctx, wif).await?, None));
         }
         Ok((
             Source::Metadata {
@@ -258,53 +211,80 @@ impl GcpProvider {
         ))
     }
 
-    /// The Google service account a Kubernetes ServiceAccount is annotated with, if any.
-    async fn gke_service_account(
+    /// GKE Workload Identity: the cluster's identity pool and provider, from the store or (as
+    /// ESO does) the GKE metadata server.
+    async fn gke_source(
         &self,
         ctx: &ClientContext,
-        sel: &shared::api::meta::ServiceAccountSelector,
-    ) -> Result<Option<String>, ProviderError> {
-        let ns = refs::reference_namespace(ctx, sel.namespace.as_deref())?;
-        let sa = Api::<ServiceAccount>::namespaced(ctx.kube.clone(), &ns)
-            .get(&sel.name)
-            .await
-            .map_err(|e| invalid(format!("cannot get service account {ns}/{}: {e}", sel.name)))?;
-        Ok(sa
-            .metadata
-            .annotations
-            .and_then(|mut a| a.remove(GKE_SA_ANNOTATION))
-            .filter(|e| !e.is_empty()))
+        cfg: &GCPSMProvider,
+        wi: &GCPWorkloadIdentity,
+        http: &reqwest::Client,
+    ) -> Result<(Source, String), ProviderError> {
+        let set = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+        let base = self.endpoints.metadata();
+        let unknown = |field: &str| {
+            invalid(format!(
+                "workloadIdentity: {field} is not set and the GKE metadata server did not tell it: \
+                 set clusterProjectID, clusterLocation and clusterName"
+            ))
+        };
+        let cluster_project = match set(&wi.cluster_project_id).or_else(|| set(&cfg.project_id)) {
+            Some(p) => p,
+            None => metadata::project(http, &base)
+                .await?
+                .ok_or_else(|| unknown("clusterProjectID (or projectID)"))?,
+        };
+        let location = match set(&wi.cluster_location) {
+            Some(l) => l,
+            None => metadata::attribute(http, &base, "cluster-location")
+                .await?
+                .ok_or_else(|| unknown("clusterLocation"))?,
+        };
+        let name = match set(&wi.cluster_name) {
+            Some(n) => n,
+            None => metadata::attribute(http, &base, "cluster-name")
+                .await?
+                .ok_or_else(|| unknown("clusterName"))?,
+        };
+        let pool = format!("{cluster_project}.svc.id.goog");
+        let provider = format!(
+            "https://container.googleapis.com/v1/projects/{cluster_project}/locations/{location}/clusters/{name}"
+        );
+        let gsa = gke_service_account(ctx, &wi.service_account_ref).await?;
+        let source = Source::Sts {
+            subject: Subject::ServiceAccount {
+                ctx: Box::new(ctx.clone()),
+                service_account: wi.service_account_ref.clone(),
+                audiences: vec![pool.clone()],
+            },
+            subject_token_type: federation::JWT_TOKEN_TYPE.into(),
+            sts_audience: format!("identitynamespace:{pool}:{provider}"),
+            sts_url: self.endpoints.sts_token_url(),
+            impersonate: gsa.map(|email| Impersonate {
+                base: self.endpoints.iamcredentials(),
+                email,
+                lifetime: None,
+            }),
+        };
+        Ok((source, cluster_project))
     }
+}
 
-    async fn metadata_project(&self, http: &reqwest::Client) -> Result<String, ProviderError> {
-        let url = format!(
-            "{}/computeMetadata/v1/project/project-id",
-            self.endpoints.metadata()
-        );
-        let resp = http
-            .get(&url)
-            .header("Metadata-Flavor", "Google")
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await;
-        record(
-            PROVIDER,
-            "GetMetadataProject",
-            matches!(&resp, Ok(r) if r.status().is_success()),
-        );
-        let missing =
-            || invalid("projectID is required (the metadata server did not name a project)");
-        let resp = resp.map_err(|_| missing())?;
-        if !resp.status().is_success() {
-            return Err(missing());
-        }
-        resp.text()
-            .await
-            .ok()
-            .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty())
-            .ok_or_else(missing)
-    }
+/// The Google service account a Kubernetes ServiceAccount is annotated with, if any.
+async fn gke_service_account(
+    ctx: &ClientContext,
+    sel: &shared::api::meta::ServiceAccountSelector,
+) -> Result<Option<String>, ProviderError> {
+    let ns = refs::reference_namespace(ctx, sel.namespace.as_deref())?;
+    let sa = Api::<ServiceAccount>::namespaced(ctx.kube.clone(), &ns)
+        .get(&sel.name)
+        .await
+        .map_err(|e| invalid(format!("cannot get service account {ns}/{}: {e}", sel.name)))?;
+    Ok(sa
+        .metadata
+        .annotations
+        .and_then(|mut a| a.remove(GKE_SA_ANNOTATION))
+        .filter(|e| !e.is_empty()))
 }
 
 /// A Secret Manager answer other than 2xx: HTTP code, `error.status`, `error.message`.

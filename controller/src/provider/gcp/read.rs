@@ -263,7 +263,9 @@ async fn list_ids(c: &GcpClient, filter: &str) -> Result<Vec<String>, ProviderEr
 }
 
 /// `dataFrom[].find`: by labels (server-side filter) and/or name regex (client-side, like
-/// ESO); `path` narrows to names containing it. Each match's latest payload, keyed by id.
+/// ESO). `path`, as in ESO, is a `name:PATH` list filter (names *containing* it) followed by
+/// a check that the id *starts* with it, since list filters cannot express a prefix. Each
+/// match's latest payload, keyed by id.
 pub(super) async fn find(
     c: &GcpClient,
     find: &ExternalSecretFind,
@@ -282,7 +284,8 @@ pub(super) async fn find(
         ));
     }
     let mut filter = label_filter(&tags);
-    if let Some(path) = find.path.as_deref().filter(|p| !p.is_empty()) {
+    let path = find.path.as_deref().filter(|p| !p.is_empty());
+    if let Some(path) = path {
         if !filter.is_empty() {
             filter.push(' ');
         }
@@ -290,7 +293,9 @@ pub(super) async fn find(
     }
     let mut out = SecretMap::new();
     for id in list_ids(c, &filter).await? {
-        if name_re.as_ref().is_some_and(|re| !re.is_match(&id)) {
+        if name_re.as_ref().is_some_and(|re| !re.is_match(&id))
+            || path.is_some_and(|p| !id.starts_with(p))
+        {
             continue;
         }
         // A secret without versions has nothing to sync.

@@ -11,8 +11,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use super::{
-    FakeState, TrustedIssuer, gke_principal, google_error, google_error_status, json_response, now,
-    service_account_principal, wif_principal,
+    FakeState, TrustedIssuer, WifTrust, gke_principal, google_error, google_error_status,
+    json_response, now, service_account_principal, wif_principal,
 };
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -22,6 +22,7 @@ const JWT_TYPES: [&str; 2] = [
     "urn:ietf:params:oauth:token-type:jwt",
     "urn:ietf:params:oauth:token-type:id_token",
 ];
+const AWS_TYPE: &str = "urn:ietf:params:aws:token-type:aws4_request";
 const GOOGLE_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
 
 /// OAuth's error body (RFC 6749 §5.2), which Google's token endpoints use.
@@ -264,7 +265,8 @@ pub(super) fn sts_token(
             "Invalid value for \"requested_token_type\".",
         );
     }
-    if !JWT_TYPES.contains(&get("subject_token_type")) {
+    let subject_type = get("subject_token_type");
+    if !JWT_TYPES.contains(&subject_type) && subject_type != AWS_TYPE {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
@@ -281,6 +283,13 @@ pub(super) fn sts_token(
     }
     let audience = get("audience");
     let principal = if let Some(rest) = audience.strip_prefix("identitynamespace:") {
+        if subject_type == AWS_TYPE {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "Invalid value for \"subject_token_type\".",
+            );
+        }
         let Some((pool, provider)) = rest.split_once(':') else {
             return oauth_error(
                 StatusCode::BAD_REQUEST,
@@ -338,21 +347,45 @@ pub(super) fn sts_token(
         };
         gke_principal(number, &project, ns, sa)
     } else if let Some(provider) = s.wif_providers.get(audience) {
-        let claims = match verify_subject(subject, &provider.trust) {
-            Ok(c) => c,
-            Err(e) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", &e),
+        let subject_name = match (&provider.trust, subject_type == AWS_TYPE) {
+            (
+                WifTrust::Oidc {
+                    trust,
+                    allowed_audiences,
+                },
+                false,
+            ) => {
+                let claims = match verify_subject(subject, trust) {
+                    Ok(c) => c,
+                    Err(e) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", &e),
+                };
+                if !audiences(&claims)
+                    .iter()
+                    .any(|a| allowed_audiences.contains(a))
+                {
+                    return oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_grant",
+                        "The audience in ID Token does not match the expected audience.",
+                    );
+                }
+                claims["sub"].as_str().unwrap_or_default().to_string()
+            }
+            (WifTrust::Aws { account_id }, true) => {
+                match super::aws::verify(s, subject, audience, account_id) {
+                    Ok(arn) => arn,
+                    Err(e) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", &e),
+                }
+            }
+            _ => {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "The subject_token_type does not match the workload identity pool provider type.",
+                );
+            }
         };
-        if !audiences(&claims)
-            .iter()
-            .any(|a| provider.allowed_audiences.contains(a))
-        {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_grant",
-                "The audience in ID Token does not match the expected audience.",
-            );
-        }
-        wif_principal(&provider.pool, claims["sub"].as_str().unwrap_or_default())
+        wif_principal(&provider.pool, &subject_name)
     } else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -402,7 +435,21 @@ pub(super) fn generate_access_token(
             "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).",
         );
     }
+    // Without the iam.allowServiceAccountCredentialLifetimeExtension policy, at most 1 hour.
+    let requested = match req["lifetime"].as_str() {
+        None => None,
+        Some(l) => match l.strip_suffix('s').and_then(|n| n.parse::<i64>().ok()) {
+            Some(n) if (1..=3600).contains(&n) => Some(n),
+            _ => {
+                return google_error(
+                    StatusCode::BAD_REQUEST,
+                    "The lifetime must be a duration of at most 3600s.",
+                );
+            }
+        },
+    };
     let (token, lifetime) = s.issue_token(&service_account_principal(email));
+    let lifetime = lifetime_override(s, &token, requested).unwrap_or(lifetime);
     let expire = chrono::Utc::now() + chrono::Duration::seconds(lifetime);
     json_response(json!({
         "accessToken": token,
@@ -420,6 +467,17 @@ pub(super) fn metadata(s: &mut FakeState, headers: &HeaderMap, path: &str) -> Re
         )
             .into_response();
     }
+    if let Some(name) = path.strip_prefix("instance/attributes/") {
+        return match s.metadata_attributes.get(name) {
+            Some(v) => (StatusCode::OK, v.clone()).into_response(),
+            None => (StatusCode::NOT_FOUND, "not found\n").into_response(),
+        };
+    }
+    if path == "project/project-id"
+        && let Some(p) = s.metadata_project.clone()
+    {
+        return (StatusCode::OK, p).into_response();
+    }
     let Some((email, project)) = s.metadata_identity.clone() else {
         return (StatusCode::NOT_FOUND, "not found\n").into_response();
     };
@@ -434,4 +492,13 @@ pub(super) fn metadata(s: &mut FakeState, headers: &HeaderMap, path: &str) -> Re
         "project/project-id" => (StatusCode::OK, project).into_response(),
         _ => (StatusCode::NOT_FOUND, "not found\n").into_response(),
     }
+}
+
+/// Shortens a token just issued to the requested lifetime; returns it.
+fn lifetime_override(s: &mut FakeState, token: &str, requested: Option<i64>) -> Option<i64> {
+    let l = requested?;
+    if let Some(t) = s.tokens.get_mut(token) {
+        t.expires = now() + l;
+    }
+    Some(l)
 }
