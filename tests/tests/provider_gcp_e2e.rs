@@ -294,6 +294,14 @@ async fn push_secret_writes_a_managed_secret_and_deletes_it_with_the_push_secret
         remote.labels.get("managed-by").map(String::as_str),
         Some("external-secrets")
     );
+    // Deletion removes what status.syncedPushSecrets records, so wait until the status says so
+    // (the remote write lands before the status write).
+    eventually("pushes recorded in the status", || async {
+        let ps = api.get("push").await.ok()?;
+        let synced = ps.status?.synced_push_secrets?;
+        (synced.values().map(|m| m.len()).sum::<usize>() == 2).then_some(())
+    })
+    .await;
     api.delete("push", &DeleteParams::default()).await.unwrap();
     eventually("remote secret deleted", || async {
         g.fake

@@ -673,7 +673,7 @@ pub async fn finish_update(
     let Some(obj) = boxed else {
         return Err(errors::not_found_generic());
     };
-    if obj == old {
+    if obj == old || only_field_times_differ(&obj, &old) {
         return Ok((old, warnings, 200));
     }
     if opts.dry_run {
@@ -775,4 +775,24 @@ pub async fn delete_collection(
     ns: &str,
 ) -> ApiResult<Reply> {
     super::controllers::delete_collection(shared, ctx, rt, ns).await
+}
+
+/// The apiserver's IgnoreManagedFieldsTimestampsTransformer: an update whose only change is the
+/// `time` of managedFields entries (e.g. a re-apply of an unchanged object a second later) is a
+/// no-op and keeps the stored object.
+fn only_field_times_differ(new: &Value, old: &Value) -> bool {
+    let without_times = |v: &Value| {
+        let mut v = v.clone();
+        for e in v["metadata"]["managedFields"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+        {
+            if let Some(m) = e.as_object_mut() {
+                m.remove("time");
+            }
+        }
+        v
+    };
+    without_times(new) == without_times(old)
 }
