@@ -23,7 +23,7 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::core::{Selector, SelectorExt};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::events::Reporter;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
@@ -105,7 +105,7 @@ pub async fn run(
         client: client.clone(),
         index,
         clients,
-        recorder: Recorder::new(
+        recorder: crate::events::BoundedRecorder::new(
             client,
             Reporter {
                 controller: RECORDER.into(),
