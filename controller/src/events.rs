@@ -16,7 +16,7 @@ use kube::Client;
 use kube::runtime::events::{Event, Recorder, Reporter};
 
 /// Publishes remembered per recorder generation.
-pub const CAPACITY: usize = 1024;
+pub const CAPACITY: usize = 512;
 
 /// A [`Recorder`] that forgets its past events after [`CAPACITY`] publishes.
 pub struct BoundedRecorder {

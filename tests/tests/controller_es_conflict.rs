@@ -107,6 +107,9 @@ async fn force_sync_after_status_write_conflicts_reaches_the_new_state_promptly(
         .and_then(|s| s.refresh_time.clone())
         .expect("refresh time");
 
+    // Status times are whole seconds: the forced sync must fall into a later second than the
+    // first one, as it does when a user forces a sync of an ExternalSecret synced a while ago.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     env.fake_store("apps", "fake", &[("k", "two")]).await;
     let racer = Arc::new(RacingWriter {
         inner: env.sim.shared().admission(),
@@ -136,7 +139,10 @@ async fn force_sync_after_status_write_conflicts_reaches_the_new_state_promptly(
             .flatten()
             .any(|c| c.type_ == "Ready" && c.status == "True");
         let new_version = synced_version(&es).is_some_and(|v| v != before_version);
-        let newer_time = status.refresh_time.is_some_and(|t| t.0 > before_time.0);
+        let newer_time = status
+            .refresh_time
+            .as_ref()
+            .is_some_and(|t| t.0 > before_time.0);
         if ready && new_version && newer_time && data_of(&secret) == kv(&[("key", "two")]) {
             break;
         }

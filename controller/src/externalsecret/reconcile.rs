@@ -199,13 +199,20 @@ async fn is_skipped(es: &ExternalSecret, ctx: &Context) -> bool {
     false
 }
 
-async fn target_secret(ctx: &Context, ns: &str, name: &str) -> Result<Option<Secret>, kube::Error> {
+/// The target from the managed-Secret cache (shared, not copied: most reconciles only check
+/// it), else from the API (an unmanaged Secret a Merge writes into).
+async fn target_secret(
+    ctx: &Context,
+    ns: &str,
+    name: &str,
+) -> Result<Option<Arc<Secret>>, kube::Error> {
     if let Some(s) = ctx.cached_secret(ns, name) {
-        return Ok(Some((*s).clone()));
+        return Ok(Some(s));
     }
-    Api::<Secret>::namespaced(ctx.client.clone(), ns)
+    Ok(Api::<Secret>::namespaced(ctx.client.clone(), ns)
         .get_opt(name)
-        .await
+        .await?
+        .map(Arc::new))
 }
 
 async fn namespace_policy(ctx: &Context, ns: &str) -> Result<NamespacePolicy, kube::Error> {
@@ -416,7 +423,7 @@ async fn sync(es: &ExternalSecret, ctx: &Context) -> Result<Action, Error> {
         }
         None => refresh::decide(es, now),
     };
-    if decision != Decision::Refresh && refresh::is_secret_valid(existing.as_ref(), es) {
+    if decision != Decision::Refresh && refresh::is_secret_valid(existing.as_deref(), es) {
         ctx.succeeded(&key);
         return Ok(requeue_for(es, decision, now));
     }
@@ -507,7 +514,7 @@ async fn sync(es: &ExternalSecret, ctx: &Context) -> Result<Action, Error> {
             return Err(Error::Sync(msg));
         }
     };
-    let plan = match desired::desired(es, &content, existing.as_ref()) {
+    let plan = match desired::desired(es, &content, existing.as_deref()) {
         Ok(plan) => plan,
         Err(e) => {
             let msg = e.to_string();
