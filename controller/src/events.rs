@@ -38,14 +38,15 @@ impl BoundedRecorder {
     }
 
     /// Publishes `ev` about `reference` (see [`Recorder::publish`]).
-    pub async fn publish(&self, ev: &Event, reference: &ObjectReference) -> Result<(), kube::Error> {
+    pub async fn publish(
+        &self,
+        ev: &Event,
+        reference: &ObjectReference,
+    ) -> Result<(), kube::Error> {
         let recorder = {
             let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
             if current.1 >= CAPACITY {
-                *current = (
-                    Recorder::new(self.client.clone(), self.reporter.clone()),
-                    0,
-                );
+                *current = (Recorder::new(self.client.clone(), self.reporter.clone()), 0);
             }
             current.1 += 1;
             current.0.clone()

@@ -61,7 +61,9 @@ pub fn sync_call(name: &str, namespace: &str) {
 
 /// A failed ExternalSecret reconcile (`externalsecret_sync_calls_error`).
 pub fn sync_error(name: &str, namespace: &str) {
-    update(Kind::ExternalSecret, name, namespace, |s| s.sync_errors += 1);
+    update(Kind::ExternalSecret, name, namespace, |s| {
+        s.sync_errors += 1
+    });
 }
 
 /// `<kind>_reconcile_duration`, in nanoseconds as ESO reports it.
@@ -72,7 +74,9 @@ pub fn reconcile_duration(kind: Kind, name: &str, namespace: &str, took: Duratio
 
 /// `<kind>_status_condition`: 1 for the current status, 0 for the opposite one.
 pub fn condition(kind: Kind, name: &str, namespace: &str, condition: &'static str, status: bool) {
-    update(kind, name, namespace, |s| s.condition = Some((condition, status)));
+    update(kind, name, namespace, |s| {
+        s.condition = Some((condition, status))
+    });
 }
 
 /// Drops every series of a deleted object (ESO's `RemoveMetrics`).
@@ -226,14 +230,23 @@ mod tests {
             "# TYPE clusterexternalsecret_reconcile_duration gauge",
             r#"clusterexternalsecret_reconcile_duration{name="metrics-test-c",namespace=""} 2000000"#,
         ] {
-            assert!(text.lines().any(|l| l == line), "{line} missing in:\n{text}");
+            assert!(
+                text.lines().any(|l| l == line),
+                "{line} missing in:\n{text}"
+            );
         }
     }
 
     #[test]
     fn a_deleted_object_has_no_series_left() {
         sync_call("gone", "metrics-forget");
-        condition(Kind::ExternalSecret, "gone", "metrics-forget", "Ready", false);
+        condition(
+            Kind::ExternalSecret,
+            "gone",
+            "metrics-forget",
+            "Ready",
+            false,
+        );
         reconcile_duration(
             Kind::ExternalSecret,
             "gone",

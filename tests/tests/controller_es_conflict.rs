@@ -99,7 +99,9 @@ async fn force_sync_after_status_write_conflicts_reaches_the_new_state_promptly(
         }),
     )
     .await;
-    let before = env.wait_ready("apps", "raced", "True", "SecretSynced").await;
+    let before = env
+        .wait_ready("apps", "raced", "True", "SecretSynced")
+        .await;
     let before_version = synced_version(&before).expect("synced version");
     let before_time = before
         .status

@@ -68,7 +68,10 @@ async fn reads_cost_one_call_per_distinct_key_and_forced_syncs_read_fresh() {
     }
     let values = ["a", "b", "c"];
     for i in 0..12 {
-        let s = env.secret("apps", &format!("es-{i}")).await.expect("secret");
+        let s = env
+            .secret("apps", &format!("es-{i}"))
+            .await
+            .expect("secret");
         assert_eq!(data_of(&s), kv(&[("value", values[i % 3])]));
     }
     assert_eq!(fake_reads(&handle), 3, "one provider call per distinct key");
@@ -97,7 +100,11 @@ async fn reads_cost_one_call_per_distinct_key_and_forced_syncs_read_fresh() {
     // annotation.
     env.create_es("apps", "late", spec("k1")).await;
     env.wait_ready("apps", "late", "True", "SecretSynced").await;
-    assert_eq!(fake_reads(&handle), 5, "a new ExternalSecret reuses the read");
+    assert_eq!(
+        fake_reads(&handle),
+        5,
+        "a new ExternalSecret reuses the read"
+    );
     env.create_es_with(
         "apps",
         json!({"name": "forced", "annotations": {"external-secrets.io/force-sync": "x"}}),
@@ -106,5 +113,9 @@ async fn reads_cost_one_call_per_distinct_key_and_forced_syncs_read_fresh() {
     .await;
     env.wait_ready("apps", "forced", "True", "SecretSynced")
         .await;
-    assert_eq!(fake_reads(&handle), 6, "a new forced ExternalSecret reads fresh");
+    assert_eq!(
+        fake_reads(&handle),
+        6,
+        "a new forced ExternalSecret reads fresh"
+    );
 }

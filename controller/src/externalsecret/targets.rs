@@ -44,7 +44,10 @@ impl Inner {
 
     fn link(&mut self, es: Name, target: String) {
         self.unlink(&es);
-        let names = self.writers.entry((es.0.clone(), target.clone())).or_default();
+        let names = self
+            .writers
+            .entry((es.0.clone(), target.clone()))
+            .or_default();
         if let Err(at) = names.binary_search(&es.1) {
             names.insert(at, es.1.clone());
         }

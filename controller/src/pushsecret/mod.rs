@@ -94,13 +94,14 @@ pub async fn run(
     cfg: PushSecretConfig,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let (ps_api, secret_api): (Api<PushSecret>, Api<PartialObjectMeta<Secret>>) = match &cfg.namespace {
-        Some(ns) => (
-            Api::namespaced(client.clone(), ns),
-            Api::namespaced(client.clone(), ns),
-        ),
-        None => (Api::all(client.clone()), Api::all(client.clone())),
-    };
+    let (ps_api, secret_api): (Api<PushSecret>, Api<PartialObjectMeta<Secret>>) =
+        match &cfg.namespace {
+            Some(ns) => (
+                Api::namespaced(client.clone(), ns),
+                Api::namespaced(client.clone(), ns),
+            ),
+            None => (Api::all(client.clone()), Api::all(client.clone())),
+        };
     let ctx = Arc::new(reconcile::Ctx {
         client: client.clone(),
         index,

@@ -182,7 +182,11 @@ mod tests {
                        "f:type": {}}),
             ),
             entry(other, "Update", json!({"f:data": {"f:x": {}}})),
-            entry("kubectl-edit", "Update", json!({"f:data": {"f:foreign": {}}})),
+            entry(
+                "kubectl-edit",
+                "Update",
+                json!({"f:data": {"f:foreign": {}}}),
+            ),
             entry(db, "Apply", json!({"f:data": {"f:applied": {}}})),
         ]);
         let before = (owned_by(&s, db), owned_by(&s, other));
@@ -194,7 +198,11 @@ mod tests {
             .flatten()
             .map(|e| e.manager.as_deref().unwrap_or_default())
             .collect();
-        assert_eq!(managers, [db, other], "only ExternalSecret Update entries stay");
+        assert_eq!(
+            managers,
+            [db, other],
+            "only ExternalSecret Update entries stay"
+        );
         assert_eq!((owned_by(&s, db), owned_by(&s, other)), before);
         assert_eq!(owned_by(&s, "kubectl-edit"), Owned::default());
 
