@@ -9,12 +9,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::Client;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::events::{Event, EventType, Reporter};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 use shared::api::v1::SecretStoreRef;
 use shared::template::Options;
 
+use crate::events::BoundedRecorder;
 use crate::externalsecret::data::SourceError;
 use crate::provider::SecretsClient;
 use crate::stores::{self, ClientCache, StoreConfig, StoreError, StoreIndex};
@@ -92,7 +93,7 @@ pub struct Context {
     /// Store resolution and clients.
     pub stores: Arc<dyn StoreAccess>,
     /// Event recorder (`external-secrets`).
-    pub recorder: Recorder,
+    pub recorder: BoundedRecorder,
     /// Cache of managed Secrets (label `reconcile.external-secrets.io/managed=true`).
     pub secrets: Store<Secret>,
     /// Cache of Namespaces (policy annotations).
@@ -117,7 +118,7 @@ impl Context {
         namespaces: Store<Namespace>,
         created_by: Arc<crate::externalsecret::targets::CreatedByIndex>,
     ) -> Self {
-        let recorder = Recorder::new(
+        let recorder = BoundedRecorder::new(
             client.clone(),
             Reporter {
                 controller: "external-secrets".into(),

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod clusterexternalsecret;
 pub mod clusterpushsecret;
 pub mod context;
+pub mod events;
 pub mod externalsecret;
 pub mod generatorstate;
 pub mod health;

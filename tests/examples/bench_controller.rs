@@ -123,6 +123,16 @@ fn controller_bin(arg: Option<&String>) -> anyhow::Result<PathBuf> {
     Ok(dir.join("controller"))
 }
 
+/// Extra `controller run` flags from `CONTROLLER_ARGS` (whitespace-separated), e.g. to compare
+/// runs with a reconciler switched off.
+fn extra_args() -> Vec<String> {
+    std::env::var("CONTROLLER_ARGS")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
 async fn seed(sim: &Sim, n: usize, keys: usize, refresh: u64) -> anyhow::Result<()> {
     let client = sim.client();
     let ns: Namespace = serde_json::from_value(
@@ -212,6 +222,7 @@ async fn main() -> anyhow::Result<()> {
             "--concurrent",
             &concurrent.to_string(),
         ])
+        .args(extra_args())
         .env("KUBECONFIG", sim.kubeconfig_path())
         .env_remove("RUST_LOG")
         .kill_on_drop(true)

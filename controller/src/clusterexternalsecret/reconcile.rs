@@ -129,6 +129,9 @@ pub async fn reconcile(
         }
     };
     metrics::reconcile_duration(Kind::ClusterExternalSecret, &name, "", started.elapsed());
+    if result.is_ok() && ces.metadata.deletion_timestamp.is_some() {
+        metrics::forget(Kind::ClusterExternalSecret, &name, "");
+    }
     result
 }
 
@@ -321,7 +324,6 @@ async fn cleanup(ces: &ClusterExternalSecret, ctx: &CesContext) -> Result<Action
     for ns in &namespaces.items {
         set_namespace_finalizer(client, ns, &finalizer, false).await?;
     }
-    metrics::forget(Kind::ClusterExternalSecret, &ces.name_any(), "");
     Ok(Action::await_change())
 }
 

@@ -14,7 +14,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::{DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::core::{Selector, SelectorExt};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::events::{Event, EventType, Reporter};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Api, Client, Resource, ResourceExt};
@@ -23,6 +23,8 @@ use shared::api::v1alpha1::{
     ClusterPushSecret, ClusterPushSecretStatus, PushSecret, PushSecretStatusCondition,
 };
 use shared::duration::GoDuration;
+
+use crate::events::BoundedRecorder;
 
 /// Failure reason when a PushSecret of the same name exists and is not ours.
 pub const REASON_EXISTS: &str = "push secret already exists in namespace";
@@ -39,7 +41,7 @@ const DEFAULT_REFRESH: Duration = Duration::from_secs(3600);
 
 struct Ctx {
     client: Client,
-    recorder: Recorder,
+    recorder: BoundedRecorder,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,7 +116,7 @@ pub fn desired_pushsecret(cps: &ClusterPushSecret, name: &str, namespace: &str) 
 pub async fn run(client: Client, shutdown: impl Future<Output = ()> + Send + Sync + 'static) {
     let ctx = Arc::new(Ctx {
         client: client.clone(),
-        recorder: Recorder::new(
+        recorder: BoundedRecorder::new(
             client.clone(),
             Reporter {
                 controller: "external-secrets-controller".into(),

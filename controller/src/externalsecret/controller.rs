@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use super::reconcile::{error_policy, reconcile};
 use super::targets::{CreatedByIndex, TargetIndex};
 use crate::context::{Config, Context, StoreAccess};
-use crate::secrets::{LABEL_MANAGED, LABEL_MANAGED_VALUE};
+use crate::secrets::{LABEL_MANAGED, LABEL_MANAGED_VALUE, managed_fields};
 
 /// ESO's update predicate: enqueue only when generation, labels, annotations, finalizers or
 /// the deletion timestamp change; status-only updates are ignored.
@@ -94,6 +94,8 @@ pub async fn run(
         observed.observe(&event);
         event
     })
+    // Key ownership is all the reconciler reads of a Secret's managedFields.
+    .modify(managed_fields::compact)
     .reflect(secret_writer)
     .touched_objects();
 

@@ -103,12 +103,30 @@ pub async fn reconcile(es: Arc<ExternalSecret>, ctx: Arc<Context>) -> Result<Act
     metrics::reconcile_duration(Kind::ExternalSecret, &name, &ns, started.elapsed());
     if result.is_err() {
         metrics::sync_error(&name, &ns);
+    } else if es.metadata.deletion_timestamp.is_some() {
+        // The finalizer is gone: the object and what this process kept about it go too.
+        metrics::forget(Kind::ExternalSecret, &name, &ns);
+        ctx.forget_sync(&key_of(es.as_ref()));
+        ctx.succeeded(&key_of(es.as_ref()));
     }
     result
 }
 
-/// Error policy: exponential backoff per object (1 s doubling to 7 min).
+/// A write lost a race with another writer (409): the watch brings the newer object soon, and
+/// the sync is retried after a short pause rather than after an error backoff.
+const CONFLICT_RETRY: Duration = Duration::from_millis(200);
+
+fn is_conflict(err: &Error) -> bool {
+    matches!(err, Error::Kube(kube::Error::Api(e)) if e.code == 409)
+}
+
+/// Error policy: a retry soon after a write conflict, otherwise exponential backoff per object
+/// (1 s doubling to 7 min).
 pub fn error_policy(es: Arc<ExternalSecret>, err: &Error, ctx: Arc<Context>) -> Action {
+    if is_conflict(err) {
+        tracing::debug!(es = %key_of(es.as_ref()), error = %err, "write conflict, retrying");
+        return Action::requeue(CONFLICT_RETRY);
+    }
     let wait = ctx.backoff(&key_of(es.as_ref()));
     tracing::debug!(es = %key_of(es.as_ref()), error = %err, ?wait, "sync failed");
     Action::requeue(wait)
@@ -116,8 +134,6 @@ pub fn error_policy(es: Arc<ExternalSecret>, err: &Error, ctx: Arc<Context>) -> 
 
 async fn cleanup(es: &ExternalSecret, ctx: &Context) -> Result<Action, Error> {
     let ns = es.namespace().unwrap_or_default();
-    metrics::forget(Kind::ExternalSecret, &es.name_any(), &ns);
-    ctx.forget_sync(&key_of(es));
     if es.spec.effective_deletion_policy() != DeletionPolicy::Delete {
         return Ok(Action::await_change());
     }
@@ -183,13 +199,20 @@ async fn is_skipped(es: &ExternalSecret, ctx: &Context) -> bool {
     false
 }
 
-async fn target_secret(ctx: &Context, ns: &str, name: &str) -> Result<Option<Secret>, kube::Error> {
+/// The target from the managed-Secret cache (shared, not copied: most reconciles only check
+/// it), else from the API (an unmanaged Secret a Merge writes into).
+async fn target_secret(
+    ctx: &Context,
+    ns: &str,
+    name: &str,
+) -> Result<Option<Arc<Secret>>, kube::Error> {
     if let Some(s) = ctx.cached_secret(ns, name) {
-        return Ok(Some((*s).clone()));
+        return Ok(Some(s));
     }
-    Api::<Secret>::namespaced(ctx.client.clone(), ns)
+    Ok(Api::<Secret>::namespaced(ctx.client.clone(), ns)
         .get_opt(name)
-        .await
+        .await?
+        .map(Arc::new))
 }
 
 async fn namespace_policy(ctx: &Context, ns: &str) -> Result<NamespacePolicy, kube::Error> {
@@ -211,11 +234,16 @@ async fn namespace_policy(ctx: &Context, ns: &str) -> Result<NamespacePolicy, ku
     ))
 }
 
-/// How old provider reads this sync may reuse: up to the refresh interval when nothing about the
-/// object changed since its last sync (a periodic refresh or drift repair), none after a change
-/// (spec, labels, annotations such as force-sync) so that users asking for a sync get fresh data.
+/// How old provider reads this sync may reuse: up to the refresh interval for a periodic
+/// refresh or drift repair (nothing about the object changed since its last sync) and for a
+/// first sync (data one interval old is what the next refresh would bring anyway, and N new
+/// objects reading one remote key then cost one call instead of N); none after a change of a
+/// synced object (spec, labels, annotations such as force-sync) or when a force-sync annotation
+/// is present on a never-synced one, so that users asking for a sync get fresh data.
 fn read_max_age(es: &ExternalSecret, ctx: &Context) -> Duration {
-    let current = refresh::current_resource_version(es);
+    let interval = refresh::refresh_interval(es)
+        .to_std()
+        .unwrap_or(Duration::ZERO);
     let synced = ctx
         .newer_sync(&key_of(es), None)
         .map(|(version, _)| version)
@@ -224,12 +252,12 @@ fn read_max_age(es: &ExternalSecret, ctx: &Context) -> Duration {
                 .as_ref()
                 .and_then(|s| s.synced_resource_version.clone())
         });
-    if synced.as_deref() != Some(current.as_str()) {
-        return Duration::ZERO;
+    match synced {
+        Some(version) if version == refresh::current_resource_version(es) => interval,
+        Some(_) => Duration::ZERO,
+        None if es.annotations().contains_key(ANNOTATION_FORCE_SYNC) => Duration::ZERO,
+        None => interval,
     }
-    refresh::refresh_interval(es)
-        .to_std()
-        .unwrap_or(Duration::ZERO)
 }
 
 /// Spreads refreshes of many ExternalSecrets with the same interval: up to 5 % (at most 10 s)
@@ -304,11 +332,6 @@ async fn write_status(
         if outcome.written || status != old || old.refresh_time.is_none() || first {
             status.refresh_time = Some(to_k8s(now));
         }
-        ctx.remember_sync(
-            &key_of(es),
-            refresh::current_resource_version(es),
-            to_k8s(now),
-        );
     }
     metrics::condition(
         Kind::ExternalSecret,
@@ -317,10 +340,19 @@ async fn write_status(
         CONDITION_READY,
         outcome.cond.status,
     );
-    if es.status.as_ref() == Some(&status) {
-        return Ok(());
+    if es.status.as_ref() != Some(&status) {
+        patch_status(ctx, &ns, &name, &status).await?;
     }
-    patch_status(ctx, &ns, &name, &status).await
+    // Only once the status says so: a sync remembered before a failed status write made the
+    // retry find "nothing due" and the status stayed behind until the next periodic refresh.
+    if outcome.synced {
+        ctx.remember_sync(
+            &key_of(es),
+            refresh::current_resource_version(es),
+            to_k8s(now),
+        );
+    }
+    Ok(())
 }
 
 async fn patch_status(
@@ -391,7 +423,7 @@ async fn sync(es: &ExternalSecret, ctx: &Context) -> Result<Action, Error> {
         }
         None => refresh::decide(es, now),
     };
-    if decision != Decision::Refresh && refresh::is_secret_valid(existing.as_ref(), es) {
+    if decision != Decision::Refresh && refresh::is_secret_valid(existing.as_deref(), es) {
         ctx.succeeded(&key);
         return Ok(requeue_for(es, decision, now));
     }
@@ -482,7 +514,7 @@ async fn sync(es: &ExternalSecret, ctx: &Context) -> Result<Action, Error> {
             return Err(Error::Sync(msg));
         }
     };
-    let plan = match desired::desired(es, &content, existing.as_ref()) {
+    let plan = match desired::desired(es, &content, existing.as_deref()) {
         Ok(plan) => plan,
         Err(e) => {
             let msg = e.to_string();
@@ -527,7 +559,7 @@ async fn sync(es: &ExternalSecret, ctx: &Context) -> Result<Action, Error> {
                 }
                 Ok(Written::Nothing) => false,
                 Err(kube::Error::Api(e)) if e.code == 409 => {
-                    return Ok(Action::requeue(Duration::from_millis(200)));
+                    return Ok(Action::requeue(CONFLICT_RETRY));
                 }
                 Err(e) => {
                     let msg = format!("could not update secret: {e}");

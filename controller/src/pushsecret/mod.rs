@@ -21,11 +21,11 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
-use kube::core::{Selector, SelectorExt};
+use kube::core::{PartialObjectMeta, Selector, SelectorExt};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::events::Reporter;
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
 use shared::api::v1alpha1::PushSecret;
 
@@ -61,7 +61,7 @@ pub struct PushSecretConfig {
 }
 
 /// The PushSecrets in `store` that read `secret`: same namespace, selected by name or labels.
-fn selecting(store: &Store<PushSecret>, secret: &Secret) -> Vec<ObjectRef<PushSecret>> {
+fn selecting(store: &Store<PushSecret>, secret: &impl ResourceExt) -> Vec<ObjectRef<PushSecret>> {
     let ns = secret.namespace();
     let name = secret.name_any();
     let labels = secret.labels();
@@ -94,18 +94,19 @@ pub async fn run(
     cfg: PushSecretConfig,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let (ps_api, secret_api): (Api<PushSecret>, Api<Secret>) = match &cfg.namespace {
-        Some(ns) => (
-            Api::namespaced(client.clone(), ns),
-            Api::namespaced(client.clone(), ns),
-        ),
-        None => (Api::all(client.clone()), Api::all(client.clone())),
-    };
+    let (ps_api, secret_api): (Api<PushSecret>, Api<PartialObjectMeta<Secret>>) =
+        match &cfg.namespace {
+            Some(ns) => (
+                Api::namespaced(client.clone(), ns),
+                Api::namespaced(client.clone(), ns),
+            ),
+            None => (Api::all(client.clone()), Api::all(client.clone())),
+        };
     let ctx = Arc::new(reconcile::Ctx {
         client: client.clone(),
         index,
         clients,
-        recorder: Recorder::new(
+        recorder: crate::events::BoundedRecorder::new(
             client,
             Reporter {
                 controller: RECORDER.into(),
@@ -118,9 +119,12 @@ pub async fn run(
     let controller = Controller::new(ps_api, watcher::Config::default());
     let store = controller.store();
     controller
-        .watches(secret_api, watcher::Config::default(), move |secret| {
-            selecting(&store, &secret)
-        })
+        // Selection needs only names and labels: metadata events instead of every Secret's
+        // data (all Secrets of the cluster pass through this watch).
+        .watches_stream(
+            watcher(secret_api, watcher::Config::default()).touched_objects(),
+            move |secret| selecting(&store, &secret),
+        )
         .graceful_shutdown_on(shutdown)
         .run(reconcile::reconcile, error_policy, ctx)
         .for_each(|_| futures::future::ready(()))

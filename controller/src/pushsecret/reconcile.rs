@@ -11,7 +11,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType, Recorder};
+use kube::runtime::events::{Event, EventType};
 use kube::{Api, Client, Resource, ResourceExt};
 use metrics::gauge;
 use shared::api::v1alpha1::{
@@ -40,7 +40,7 @@ pub(crate) struct Ctx {
     pub client: Client,
     pub index: StoreIndex,
     pub clients: ClientCache,
-    pub recorder: Recorder,
+    pub recorder: crate::events::BoundedRecorder,
     /// Per PushSecret (`ns/name`): the source Secrets' names and resource versions at the last
     /// push, so a Secret change bypasses the refresh gate.
     pub fingerprints: Mutex<HashMap<String, String>>,

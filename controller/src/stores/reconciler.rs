@@ -10,7 +10,7 @@ use futures::{FutureExt, StreamExt};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::events::{Event, EventType, Reporter};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Api, Client, Resource, ResourceExt};
@@ -26,6 +26,7 @@ use shared::duration::{GoDuration, store_refresh_interval};
 use super::StoreConfig;
 use super::policy::NamespacePolicies;
 use super::status::{Outcome, desired_status, status_changed};
+use crate::events::BoundedRecorder;
 use crate::provider::{ClientContext, Maintenance, StoreInfo, ValidationResult, registry};
 use crate::pushsecret;
 
@@ -78,7 +79,7 @@ struct Ctx {
     client: Client,
     cfg: StoreConfig,
     requeue: Duration,
-    recorder: Recorder,
+    recorder: BoundedRecorder,
     /// Manage the PushSecret store finalizer (only when the PushSecret reconciler runs).
     push_finalizers: bool,
     /// Namespace policies (role annotations) of SecretStore namespaces.
@@ -124,7 +125,7 @@ pub async fn run_with_push_finalizers(
             requeue: store_requeue,
             push_finalizers,
             policies: NamespacePolicies::new(client.clone(), cfg.require_namespace_policy),
-            recorder: Recorder::new(
+            recorder: BoundedRecorder::new(
                 client.clone(),
                 Reporter {
                     controller: reporter.into(),
