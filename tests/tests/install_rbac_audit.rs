@@ -363,21 +363,20 @@ async fn scenario(admin: &kube::Client, sim: &Sim) {
     })
     .await;
     eventually("kube-sa validated (its token was requested)", || async {
-        get(admin, "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: kube-sa, namespace: apps}\n")
-            .await
-            .is_some_and(|s| s["status"]["conditions"].as_array().is_some_and(|c| !c.is_empty()))
-    })
-    .await;
-    eventually("aws-irsa refused by the namespace policy", || async {
-        get(admin, "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: aws-irsa, namespace: locked}\n")
+        get(admin, &store_ref("apps", "kube-sa"))
             .await
             .is_some_and(|s| {
                 s["status"]["conditions"]
                     .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|c| c["message"].as_str().is_some_and(|m| m.contains("forbidden")))
+                    .is_some_and(|c| !c.is_empty())
             })
+    })
+    .await;
+    eventually("aws-irsa refused by the namespace policy", || async {
+        condition_says(
+            &get(admin, &store_ref("locked", "aws-irsa")).await,
+            "forbidden",
+        )
     })
     .await;
     for ns in ["apps", "apps2"] {

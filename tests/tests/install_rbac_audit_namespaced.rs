@@ -192,18 +192,10 @@ async fn namespaced_controller_rbac_is_used_in_full_and_never_refuses() {
         .await;
     }
     eventually("aws-irsa refused by the namespace policy", || async {
-        get(
-            &admin,
-            &format!("apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {{name: aws-irsa, namespace: {NAMESPACE}}}\n"),
+        condition_says(
+            &get(&admin, &store_ref(NAMESPACE, "aws-irsa")).await,
+            "forbidden",
         )
-        .await
-        .is_some_and(|s| {
-            s["status"]["conditions"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|c| c["message"].as_str().is_some_and(|m| m.contains("forbidden")))
-        })
     })
     .await;
     eventually("merge-target merged", || async {

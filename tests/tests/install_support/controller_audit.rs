@@ -138,6 +138,21 @@ pub fn es_ref(ns: &str, name: &str) -> String {
     )
 }
 
+pub fn store_ref(ns: &str, name: &str) -> String {
+    format!(
+        "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {{name: {name}, namespace: {ns}}}\n"
+    )
+}
+
+/// Whether any status condition's message of `obj` contains `needle`.
+pub fn condition_says(obj: &Option<Value>, needle: &str) -> bool {
+    obj.as_ref()
+        .and_then(|o| o["status"]["conditions"].as_array().cloned())
+        .into_iter()
+        .flatten()
+        .any(|c| c["message"].as_str().is_some_and(|m| m.contains(needle)))
+}
+
 pub fn ps_ref(ns: &str, name: &str) -> String {
     format!(
         "apiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {{name: {name}, namespace: {ns}}}\n"
